@@ -1,0 +1,1 @@
+"""Tanya Artikel: the Telegram bot on top of the retrieval engine."""

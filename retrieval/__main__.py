@@ -1,0 +1,107 @@
+"""The search CLI: answer questions from a corpus directory.
+
+    python -m retrieval search --corpus DIR [--top-k K] [--json] [QUESTION ...]
+
+With no QUESTION, reads one question a line from standard input, building the index once.
+Exits 0 on success and 2 with a one-line message for a missing or empty corpus or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from retrieval.corpus import CorpusError, load_corpus
+from retrieval.index import Hit, Index, SearchResult
+from retrieval.text import Analyzer
+
+_MARK_ON, _MARK_OFF = "[", "]"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that fails with one line and exit code 2, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def as_json(result: SearchResult) -> str:
+    """One result as a single JSON line."""
+    return json.dumps(
+        {
+            "query": result.query,
+            "answered": result.answered,
+            "abstention": result.abstention.value if result.abstention else None,
+            "hits": [
+                {
+                    "article": hit.passage.article,
+                    "title": hit.passage.title,
+                    "heading": hit.passage.heading,
+                    "position": hit.passage.position,
+                    "text": hit.passage.text,
+                    "score": round(hit.score, 6),
+                    "confidence": round(hit.confidence, 4),
+                    "matched": list(hit.matched),
+                }
+                for hit in result.hits
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def as_text(result: SearchResult) -> str:
+    """One result for a person: title › heading, the passage with matched words marked, score."""
+    lines = [f"? {result.query}"]
+    if not result.answered:
+        reason = result.abstention.value if result.abstention else "not_found"
+        lines.append(f"  (no answer: {reason})")
+    for rank, hit in enumerate(result.hits, 1):
+        place = hit.passage.title + (f" › {hit.passage.heading}" if hit.passage.heading else "")
+        lines.append(f"  {rank}. {place}  [{hit.passage.article}]")
+        lines.append(f"     > {_marked(hit)}")
+        lines.append(f"     score {hit.score:.3f}, confidence {hit.confidence:.2f}")
+    return "\n".join(lines)
+
+
+def _marked(hit: Hit) -> str:
+    text, parts, last = hit.passage.text, [], 0
+    for span in hit.highlights:
+        parts += [text[last : span.start], _MARK_ON, text[span.start : span.end], _MARK_OFF]
+        last = span.end
+    return "".join([*parts, text[last:]])
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
+    """Run the CLI; return the process exit code."""
+    parser = _Parser(prog="python -m retrieval", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    search = commands.add_parser("search", help="answer questions from a corpus directory")
+    search.add_argument("--corpus", type=Path, required=True, help="directory of articles")
+    search.add_argument("--top-k", type=int, default=3, help="passages per answer (default 3)")
+    search.add_argument("--json", action="store_true", help="one JSON object per question")
+    search.add_argument(
+        "question", nargs="*", help="questions, one per argument (default: one a line on stdin)"
+    )
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    try:
+        corpus = load_corpus(args.corpus)
+    except CorpusError as error:
+        print(f"python -m retrieval: error: {error}", file=sys.stderr)
+        return 2
+    index = Index(corpus.passages, Analyzer.default())
+    questions = args.question or (line.rstrip("\n") for line in stdin if line.strip())
+    render = as_json if args.json else as_text
+    for question in questions:
+        print(render(index.search(question, args.top_k)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Article files → passages.
+
+A corpus is a directory of `.txt` (the seed's plain format) and `.md` articles. Loading never
+fails on one bad file: it is skipped with a reason, and the good files load.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.text import load_word_list
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+_HEADING_MAX_CHARS = 100
+_HEADING_MAX_WORDS = 14
+_SENTENCE_END = ".!?;:,…"
+_CLOSERS = "\"'”’)]»"
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MD_QUOTE = re.compile(r"^\s*>+\s?")
+_MD_INLINE = (
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"<[^>\n]+>"), ""),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?!\s)(.+?)(?<!\s)_(?![\w_])"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One paragraph of an article: the unit the engine answers with.
+
+    Attributes:
+        article: The file's path relative to the corpus directory, with `/` separators.
+        title: The article's title.
+        heading: The section heading above the paragraph, or None for the lead.
+        position: The paragraph's 0-based position in its article.
+        text: The paragraph's text, with line breaks folded into spaces.
+    """
+
+    article: str
+    title: str
+    heading: str | None
+    position: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article file that loaded, with the sections it has and a digest of its bytes."""
+
+    name: str
+    title: str
+    headings: tuple[str, ...]
+    passages: int
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file that did not load, and why (shown to admins)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Everything that loaded from a directory, and what was skipped."""
+
+    articles: tuple[Article, ...]
+    passages: tuple[Passage, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+class CorpusError(Exception):
+    """The corpus cannot be used at all: no directory, or not a single passage."""
+
+
+class _BadFileError(Exception):
+    """A file that is skipped; its message is the reason."""
+
+
+def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
+    """Load every article under `directory` (recursively, in name order).
+
+    Args:
+        directory: The corpus directory.
+        max_file_bytes: Files larger than this are skipped.
+
+    Returns:
+        The loaded corpus; bad files are listed in `skipped` with their reason.
+
+    Raises:
+        CorpusError: If the directory is missing or nothing in it yields a passage.
+    """
+    if not directory.is_dir():
+        raise CorpusError(f"corpus directory not found: {directory}")
+    boilerplate = load_word_list("boilerplate.txt")
+    articles: list[Article] = []
+    passages: list[Passage] = []
+    skipped: list[SkippedFile] = []
+    for path, name in _article_files(directory):
+        try:
+            data = _read(path, max_file_bytes)
+            title, sections = _parse(data.decode("utf-8-sig"), path.suffix.lower(), boilerplate)
+        except _BadFileError as error:
+            skipped.append(SkippedFile(name, str(error)))
+            continue
+        except UnicodeDecodeError as error:
+            reason = f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})"
+            skipped.append(SkippedFile(name, reason))
+            continue
+        title = title or path.stem
+        found = [
+            Passage(name, title, heading, position, text)
+            for position, (heading, text) in enumerate(sections)
+        ]
+        headings = tuple(dict.fromkeys(h for h, _ in sections if h is not None))
+        digest = hashlib.sha256(data).hexdigest()
+        articles.append(Article(name, title, headings, len(found), digest))
+        passages.extend(found)
+    for skip in skipped:
+        logger.warning("skipped %s: %s", skip.name, skip.reason)
+    if not passages:
+        raise CorpusError(f"no article with a paragraph in {directory}")
+    return Corpus(tuple(articles), tuple(passages), tuple(skipped))
+
+
+def _article_files(directory: Path) -> Iterator[tuple[Path, str]]:
+    """Yield article files below `directory` with their relative names; never leave it."""
+    root = directory.resolve()
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() not in ARTICLE_SUFFIXES:
+            continue
+        if not path.resolve().is_relative_to(root) or not path.is_file():
+            continue
+        yield path, relative.as_posix()
+
+
+def _read(path: Path, max_file_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise _BadFileError(f"too large ({size:,} bytes; the limit is {max_file_bytes:,})")
+        data = path.read_bytes()
+    except OSError as error:
+        raise _BadFileError(f"cannot be read ({error.strerror or error})") from error
+    if not data.strip():
+        raise _BadFileError("empty file")
+    if b"\x00" in data:
+        raise _BadFileError("binary data, not text")
+    return data
+
+
+def _parse(
+    text: str, suffix: str, boilerplate: frozenset[str]
+) -> tuple[str, list[tuple[str | None, str]]]:
+    """Return the title and the (heading, paragraph) pairs of one article's text."""
+    blocks = _blocks(text, boilerplate, markdown=suffix == ".md")
+    title, sections = (_parse_markdown if suffix == ".md" else _parse_plain)(blocks)
+    if not sections:
+        raise _BadFileError("no paragraph found (a title alone is not an article)")
+    return title, sections
+
+
+def _blocks(text: str, boilerplate: frozenset[str], *, markdown: bool) -> list[list[str]]:
+    """Split text into blank-line separated blocks of non-boilerplate lines."""
+    blocks: list[list[str]] = [[]]
+    fenced = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if markdown and line.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        if not line or (markdown and _MD_RULE.match(line)):
+            blocks.append([])
+        elif not _is_boilerplate(line, boilerplate):
+            blocks[-1].append(line)
+    return [block for block in blocks if block]
+
+
+def _is_boilerplate(line: str, patterns: frozenset[str]) -> bool:
+    folded = _SPACES.sub(" ", line.casefold())
+    return any(fnmatch.fnmatchcase(folded, pattern) for pattern in patterns)
+
+
+def _parse_plain(blocks: list[list[str]]) -> tuple[str, list[tuple[str | None, str]]]:
+    if not blocks:
+        return "", []
+    title, *rest = blocks[0]
+    blocks = ([rest] if rest else []) + blocks[1:]
+    sections: list[tuple[str | None, str]] = []
+    heading: str | None = None
+    for index, block in enumerate(blocks):
+        is_last = index == len(blocks) - 1
+        if len(block) == 1 and not is_last and _looks_like_heading(block[0]):
+            heading = _fold(block[0])
+        else:
+            sections.append((heading, _fold(" ".join(block))))
+    return _fold(title), sections
+
+
+def _looks_like_heading(line: str) -> bool:
+    """A heading is a short line without sentence-ending punctuation."""
+    bare = line.rstrip(_CLOSERS)
+    return (
+        len(line) <= _HEADING_MAX_CHARS
+        and len(line.split()) <= _HEADING_MAX_WORDS
+        and bool(bare)
+        and bare[-1] not in _SENTENCE_END
+    )
+
+
+def _parse_markdown(blocks: list[list[str]]) -> tuple[str, list[tuple[str | None, str]]]:
+    title = ""
+    heading: str | None = None
+    sections: list[tuple[str | None, str]] = []
+    for block in blocks:
+        lines: list[str] = []
+        for line in block:
+            if match := _MD_HEADING.match(line):
+                _flush(sections, heading, lines)
+                lines = []
+                text = _fold(_plain_inline(match.group(2)))
+                if len(match.group(1)) == 1 and not title:
+                    title = text
+                else:
+                    heading = text or None
+            else:
+                lines.append(_plain_inline(_MD_QUOTE.sub("", _MD_LIST.sub("", line))))
+        _flush(sections, heading, lines)
+    return title, sections
+
+
+def _flush(sections: list[tuple[str | None, str]], heading: str | None, lines: list[str]) -> None:
+    if text := _fold(" ".join(lines)):
+        sections.append((heading, text))
+
+
+def _plain_inline(text: str) -> str:
+    for pattern, replacement in _MD_INLINE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _fold(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()

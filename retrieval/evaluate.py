@@ -1,0 +1,246 @@
+"""Measure answer quality on a question file, against plain rank-bm25 in the same run.
+
+    python -m retrieval.evaluate QUESTIONS.jsonl --corpus DIR [--stemmer snowball|sastrawi|none]
+        [--holdout 0.1]
+
+A question file has one JSON object a line with `question` and `gold`: texts of the paragraphs
+that answer it (a returned passage counts when a gold text, whitespace-normalised, is part of
+it); `gold: []` marks a question the articles do not cover, which must abstain.
+
+`--holdout F` also measures abstention at scale: the articles answering a random share F of the
+questions are removed from the corpus; those questions should abstain, the rest keep answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import rank_bm25
+
+from retrieval.bm25 import BM25Params, Variant
+from retrieval.corpus import CorpusError, Passage, load_corpus
+from retrieval.index import Index, SearchParams
+from retrieval.text import Analyzer, load_word_list, load_word_map, snowball_stemmer
+
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question and the normalised texts of the paragraphs that answer it."""
+
+    text: str
+    gold: tuple[str, ...]
+
+    def is_answered_by(self, passage: Passage) -> bool:
+        """Whether `passage` is one of the gold paragraphs."""
+        body = _squash(passage.text)
+        return any(g in body for g in self.gold)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Ranking and abstention figures for one method on one question set."""
+
+    hit1: float
+    hit3: float
+    mrr10: float
+    answered_in_scope: float
+    abstained_out_of_scope: float | None
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a question file in the format of `shared/eval`."""
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            questions.append(Question(item["question"], tuple(map(_squash, item["gold"]))))
+    return questions
+
+
+def evaluate(
+    rank: Callable[[str], tuple[bool, Sequence[Passage]]], questions: Sequence[Question]
+) -> Scores:
+    """Score a ranking function: it returns (answered, passages best first, up to 10)."""
+    ranks: list[int | None] = []
+    answered_in, abstained_out, out_of_scope = 0, 0, 0
+    for question in questions:
+        answered, passages = rank(question.text)
+        if not question.gold:
+            out_of_scope += 1
+            abstained_out += not answered
+            continue
+        answered_in += answered
+        position = next(
+            (i for i, p in enumerate(passages[:10], 1) if question.is_answered_by(p)), None
+        )
+        ranks.append(position)
+    n = max(len(ranks), 1)
+    return Scores(
+        hit1=sum(r == 1 for r in ranks) / n,
+        hit3=sum(r is not None and r <= 3 for r in ranks) / n,
+        mrr10=sum(1 / r for r in ranks if r is not None) / n,
+        answered_in_scope=answered_in / n,
+        abstained_out_of_scope=abstained_out / out_of_scope if out_of_scope else None,
+    )
+
+
+def engine_ranker(index: Index) -> Callable[[str], tuple[bool, Sequence[Passage]]]:
+    """Rank with the engine; `answered` is its abstention decision."""
+
+    def rank(question: str) -> tuple[bool, Sequence[Passage]]:
+        result = index.search(question, 10, abstain=False)
+        return result.answered, [hit.passage for hit in result.hits]
+
+    return rank
+
+
+def baseline_ranker(passages: Sequence[Passage]) -> Callable[[str], tuple[bool, Sequence[Passage]]]:
+    """Plain rank-bm25 on lower-cased whitespace tokens; answers whenever a score is above 0."""
+    model = rank_bm25.BM25Okapi([p.text.lower().split() for p in passages])
+
+    def rank(question: str) -> tuple[bool, Sequence[Passage]]:
+        scores = model.get_scores(question.lower().split())
+        order = np.argsort(-scores, kind="stable")[:10]
+        return bool(scores.max(initial=0.0) > 0), [passages[i] for i in order]
+
+    return rank
+
+
+def make_analyzer(stemmer: str) -> Analyzer:
+    """The default analyzer with the named stemmer (for the stemmer comparison)."""
+    stem: Callable[[str], str]
+    if stemmer == "snowball":
+        stem = snowball_stemmer()
+    elif stemmer == "sastrawi":
+        from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+        stem = StemmerFactory().create_stemmer().stem
+    else:
+        stem = str
+    return Analyzer(
+        stop_words=load_word_list("stopwords.txt"), slang=load_word_map("slang.tsv"), stem=stem
+    )
+
+
+def _squash(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _row(name: str, scores: Scores) -> str:
+    oos = "-" if scores.abstained_out_of_scope is None else f"{scores.abstained_out_of_scope:.3f}"
+    return (
+        f"{name:<28} {scores.hit1:>6.3f} {scores.hit3:>6.3f} {scores.mrr10:>7.3f}"
+        f" {scores.answered_in_scope:>9.3f} {oos:>9}"
+    )
+
+
+def _holdout(
+    questions: Sequence[Question],
+    passages: Sequence[Passage],
+    analyzer: Analyzer,
+    params: SearchParams,
+    share: float,
+    seed: int,
+) -> str:
+    """Remove the gold articles of a random share of questions; report both abstention rates."""
+    in_scope = [q for q in questions if q.gold]
+    held = set(random.Random(seed).sample(range(len(in_scope)), round(share * len(in_scope))))
+    removed = {p.article for i in held for p in passages if in_scope[i].is_answered_by(p)}
+    kept = [
+        q for i, q in enumerate(in_scope) if i not in held and not _touches(q, passages, removed)
+    ]
+    unanswerable = [Question(in_scope[i].text, ()) for i in sorted(held)]
+    index = Index([p for p in passages if p.article not in removed], analyzer, params)
+    engine = evaluate(engine_ranker(index), [*kept, *unanswerable])
+    baseline = evaluate(
+        baseline_ranker([p for p in passages if p.article not in removed]), [*kept, *unanswerable]
+    )
+    return "\n".join(
+        [
+            f"holdout: removed the {len(removed)} articles answering {len(held)} questions "
+            f"(seed {seed}); {len(kept)} questions keep their article",
+            _header(),
+            _row("baseline score>0", baseline),
+            _row("engine", engine),
+        ]
+    )
+
+
+def _touches(question: Question, passages: Sequence[Passage], removed: set[str]) -> bool:
+    return any(p.article in removed and question.is_answered_by(p) for p in passages)
+
+
+def _header() -> str:
+    return f"{'method':<28} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} {'answered':>9} {'oos-abst':>9}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation and print one table (plus the holdout table if asked)."""
+    parser = argparse.ArgumentParser(prog="python -m retrieval.evaluate", description=__doc__)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--stemmer", choices=["snowball", "sastrawi", "none"], default="snowball")
+    parser.add_argument("--variant", choices=[v.value for v in Variant], default=None)
+    parser.add_argument("--k1", type=float, default=None)
+    parser.add_argument("--b", type=float, default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a SearchParams field, e.g. --set pair_weight=0.2",
+    )
+    parser.add_argument("--holdout", type=float, default=0.0, metavar="SHARE")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    try:
+        corpus = load_corpus(args.corpus)
+        questions = load_questions(args.questions)
+    except (CorpusError, OSError, ValueError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    defaults = SearchParams()
+    bm25 = BM25Params(
+        Variant(args.variant) if args.variant else defaults.bm25.variant,
+        args.k1 if args.k1 is not None else defaults.bm25.k1,
+        args.b if args.b is not None else defaults.bm25.b,
+    )
+    overrides = {name: float(value) for name, _, value in (s.partition("=") for s in args.set)}
+    params = replace(defaults, bm25=bm25, **overrides)  # type: ignore[arg-type]
+    analyzer = make_analyzer(args.stemmer)
+
+    started = time.perf_counter()
+    index = Index(corpus.passages, analyzer, params)
+    built = time.perf_counter() - started
+    engine = evaluate(engine_ranker(index), questions)
+    searched = time.perf_counter() - started - built
+    baseline = evaluate(baseline_ranker(corpus.passages), questions)
+
+    in_scope = sum(bool(q.gold) for q in questions)
+    print(
+        f"{len(questions)} questions ({in_scope} in scope) on {len(corpus.passages)} passages"
+        f" of {len(corpus.articles)} articles; stemmer {args.stemmer}; {params}"
+    )
+    print(_header())
+    print(_row("baseline bm25 whitespace", baseline))
+    print(_row("engine", engine))
+    print(f"index built in {built:.1f} s; {searched / len(questions) * 1000:.1f} ms per question")
+    if args.holdout:
+        print(_holdout(questions, corpus.passages, analyzer, params, args.holdout, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

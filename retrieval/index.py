@@ -1,0 +1,331 @@
+"""Passages → an index that ranks them for a question and abstains when none answers it.
+
+A passage is scored on four BM25 fields: its word stems (the main signal), its exact word forms
+(so `menghargai` beats a passage that only shares the stem `harga`), pairs of neighbouring stems
+(phrases), and the stems of its article title and section heading.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+
+from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray
+from retrieval.corpus import Passage
+from retrieval.text import Analyzer, Term, general_rarity
+
+# A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
+_SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’)]*(?=\s+[\"“'(]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"\b(?:[a-z]|dr|drs|ir|prof|no|jl|st|kol|letjen|mayjen|sdr|h|hj)\.$", re.IGNORECASE
+)
+
+
+class Abstention(StrEnum):
+    """Why a question got no answer."""
+
+    EMPTY = "empty"
+    """The question has no text at all."""
+    NO_WORDS = "no_words"
+    """Only stop words, punctuation, emoji or symbols: nothing to look for."""
+    NOT_FOUND = "not_found"
+    """The articles do not cover it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParams:
+    """Ranking and abstention settings, chosen by measurement (see README, "Measured quality").
+
+    Attributes:
+        bm25: The BM25 variant and its k1/b.
+        exact_weight: Weight of the exact-word-form field against the stem field.
+        pair_weight: Weight of the neighbouring-stem-pair field.
+        context_weight: Weight of the title-and-heading field.
+        fuzzy_cutoff: Least similarity (0-100, rapidfuzz ratio) for a typo correction.
+        fuzzy_min_length: Shorter unknown words are not corrected.
+        fuzzy_max_length: Longer unknown words are not corrected (no word is that long).
+        coverage_power: The best candidates' scores are multiplied by their coverage of the
+            question to this power (a coordination factor: all the question beats part of it
+            repeated).
+        rerank_depth: How many of the best BM25 candidates the coordination factor reorders.
+        min_confidence: Least share of the question's information a passage must cover.
+    """
+
+    bm25: BM25Params = field(default_factory=lambda: BM25Params(k1=0.8, b=0.9))
+    exact_weight: float = 0.3
+    pair_weight: float = 0.6
+    context_weight: float = 0.5
+    fuzzy_cutoff: float = 80.0
+    fuzzy_min_length: int = 5
+    fuzzy_max_length: int = 30
+    coverage_power: float = 1.0
+    rerank_depth: int = 100
+    min_confidence: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A character range `[start, end)` of a passage's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One passage returned for a question.
+
+    Attributes:
+        passage: The passage.
+        score: Its ranking score (comparable only within one question).
+        confidence: The share of the question's information the passage covers, 0 to 1.
+        matched: The question's words the passage matched, as normalised words.
+        highlights: Spans of the passage's words that match the question.
+        best: The span of the passage's sentence that best answers the question.
+    """
+
+    passage: Passage
+    score: float
+    confidence: float
+    matched: tuple[str, ...]
+    highlights: tuple[Span, ...]
+    best: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer to one question: the passages, or why there are none."""
+
+    query: str
+    answered: bool
+    hits: tuple[Hit, ...]
+    abstention: Abstention | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryTerm:
+    """A question word resolved against the index vocabulary (possibly typo-corrected)."""
+
+    asked: str
+    surface: str
+    stem: str
+    weight: float
+    known: bool
+
+
+class Index:
+    """A searchable set of passages; immutable once built, so it can be swapped in atomically."""
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        analyzer: Analyzer,
+        params: SearchParams | None = None,
+    ) -> None:
+        """Analyse `passages` and precompute their BM25 weights.
+
+        Raises:
+            ValueError: If there is no passage to index.
+        """
+        if not passages:
+            raise ValueError("cannot index an empty corpus")
+        self.passages = tuple(passages)
+        self.analyzer = analyzer
+        self.params = params or SearchParams()
+        bodies = [analyzer.terms(p.text) for p in self.passages]
+        context_cache: dict[tuple[str, str | None], list[str]] = {}
+        contexts = []
+        for p in self.passages:
+            key = (p.title, p.heading)
+            if key not in context_cache:
+                terms = analyzer.terms(f"{p.title}\n{p.heading or ''}")
+                context_cache[key] = [t.stem for t in terms]
+            contexts.append(context_cache[key])
+        bm25 = self.params.bm25
+        self._stems = BM25Matrix([[t.stem for t in body] for body in bodies], bm25)
+        self._exact = BM25Matrix([[t.surface for t in body] for body in bodies], bm25)
+        self._pairs = BM25Matrix([_pairs(t.stem for t in body) for body in bodies], bm25)
+        self._context = BM25Matrix(contexts, bm25)
+        self._surface_vocabulary = sorted(self._exact.vocabulary)
+        self._stem_of = {t.surface: t.stem for body in bodies for t in body}
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
+        """Find the passages that best answer `question`.
+
+        Args:
+            question: The question as the user typed it.
+            k: At most this many hits.
+            abstain: If False, return the top-k ranking even when the question is judged not
+                answered (for evaluation); `answered` is still set.
+
+        Returns:
+            The result; hits are ordered best first, ties broken by corpus order.
+        """
+        if not question.strip():
+            return SearchResult(question, answered=False, hits=(), abstention=Abstention.EMPTY)
+        terms = self._resolve(self.analyzer.terms(question))
+        if not terms:
+            return SearchResult(question, answered=False, hits=(), abstention=Abstention.NO_WORDS)
+        scores = self._score(terms)
+        candidates = _top_k(scores, max(k, self.params.rerank_depth))
+        coverage = self._confidence(terms, candidates)
+        reranked = scores[candidates] * coverage**self.params.coverage_power
+        order = np.lexsort((candidates, -reranked))[:k]
+        top, confidence, final = candidates[order], coverage[order], reranked[order]
+        ok = confidence >= self.params.min_confidence
+        answered = bool(top.size) and bool(ok[0])
+        if abstain:
+            ok &= answered
+        else:
+            ok[:] = True
+        hits = tuple(
+            self._hit(int(row), float(score), float(conf), terms)
+            for row, score, conf in zip(top[ok], final[ok], confidence[ok], strict=True)
+        )
+        return SearchResult(
+            question,
+            answered=answered,
+            hits=hits,
+            abstention=None if answered else Abstention.NOT_FOUND,
+        )
+
+    def _resolve(self, asked: Iterable[Term]) -> list[_QueryTerm]:
+        """Match each question word to the vocabulary, correcting typos of unknown words."""
+        resolved = []
+        for term in asked:
+            known = term.stem in self._stems.vocabulary or term.surface in self._exact.vocabulary
+            if known or not self._correctable(term.surface):
+                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, known))
+                continue
+            match = process.extractOne(
+                term.surface,
+                self._surface_vocabulary,
+                scorer=fuzz.ratio,
+                score_cutoff=self.params.fuzzy_cutoff,
+            )
+            if match is None:
+                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, False))
+            else:
+                word, similarity = match[0], match[1] / 100
+                resolved.append(
+                    _QueryTerm(term.surface, word, self._stem_of[word], similarity, True)
+                )
+        return resolved
+
+    def _correctable(self, word: str) -> bool:
+        p = self.params
+        return p.fuzzy_min_length <= len(word) <= p.fuzzy_max_length and word.isalpha()
+
+    def _score(self, terms: Sequence[_QueryTerm]) -> FloatArray:
+        p = self.params
+        stems = _weights((t.stem, t.weight) for t in terms)
+        surfaces = _weights((t.surface, t.weight) for t in terms)
+        pairs = _weights((pair, 1.0) for pair in _pairs(t.stem for t in terms))
+        return (
+            self._stems.scores(stems)
+            + p.exact_weight * self._exact.scores(surfaces)
+            + p.pair_weight * self._pairs.scores(pairs)
+            + p.context_weight * self._context.scores(stems)
+        )
+
+    def _confidence(self, terms: Sequence[_QueryTerm], rows: npt.NDArray[np.int64]) -> FloatArray:
+        """Share of the question's information each of `rows` covers, from 0 to 1.
+
+        A word's information is the lesser of its rarity in this corpus (idf, unseen words at
+        the maximum) and its rarity in Indonesian at large. So a question that shares only a
+        common word or a number with the articles covers little of itself, and a small corpus
+        does not make an everyday word like "dimulai" look decisive.
+        """
+        n = len(self.passages)
+        most = math.log(1 + (n + 0.5) / 0.5)
+        covered = np.zeros(rows.shape)
+        total = 0.0
+        for term in {t.stem: t for t in terms}.values():
+            col = self._stems.vocabulary.get(term.stem)
+            df = int(self._stems.doc_freq[col]) if col is not None else 0
+            local = math.log(1 + (n - df + 0.5) / (df + 0.5)) / most
+            info = min(local, general_rarity(term.asked))
+            total += info
+            present = self._stems.contains(rows, term.stem) | self._context.contains(
+                rows, term.stem
+            )
+            covered += present * info * min(term.weight, 1.0)
+        return covered / total if total else covered
+
+    def _hit(self, row: int, score: float, confidence: float, terms: Sequence[_QueryTerm]) -> Hit:
+        passage = self.passages[row]
+        wanted = {t.stem: t.asked for t in terms}
+        highlights = []
+        matched: dict[str, None] = {}
+        for term in self.analyzer.terms(passage.text):
+            if term.stem in wanted:
+                highlights.append(Span(term.start, term.end))
+                matched[wanted[term.stem]] = None
+        return Hit(
+            passage=passage,
+            score=score,
+            confidence=confidence,
+            matched=tuple(matched),
+            highlights=tuple(dict.fromkeys(highlights)),
+            best=_best_sentence(passage.text, highlights),
+        )
+
+
+def _weights(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for term, weight in pairs:
+        weights[term] = weights.get(term, 0.0) + weight
+    return weights
+
+
+def _pairs(stems: Iterable[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in pairwise(stems)]
+
+
+def _top_k(scores: FloatArray, k: int) -> npt.NDArray[np.int64]:
+    """Indices of the k best positive scores, best first, ties in corpus order."""
+    k = min(k, scores.size)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    threshold = np.partition(scores, -k)[-k]
+    candidates = np.flatnonzero((scores >= threshold) & (scores > 0))
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order][:k].astype(np.int64)
+
+
+def sentences(text: str) -> list[Span]:
+    """Split a paragraph into sentence spans (news-style punctuation, common abbreviations)."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        if _ABBREVIATION.search(text, 0, match.end()):
+            continue
+        spans.append(Span(start, match.end()))
+        start = match.end()
+        while start < len(text) and text[start].isspace():
+            start += 1
+    spans.append(Span(start, len(text)))
+    return [span for span in spans if span.end > span.start]
+
+
+def _best_sentence(text: str, highlights: Sequence[Span]) -> Span:
+    """The sentence holding the most distinct matched words (the first one on a tie)."""
+    best, best_count = Span(0, len(text)), -1.0
+    for span in sentences(text):
+        words = {
+            text[h.start : h.end].casefold() for h in highlights if span.start <= h.start < span.end
+        }
+        if len(words) > best_count:
+            best, best_count = span, len(words)
+    return best

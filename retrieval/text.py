@@ -1,0 +1,181 @@
+"""Indonesian text analysis: normalisation, word splitting, slang, stop words and stemming.
+
+The same `Analyzer` reads articles and questions, so both sides of a match are spelled alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from importlib import resources
+
+import Stemmer
+from wordfreq import zipf_frequency
+
+# Bump when analysis changes in a way that changes index terms (on-disk caches key on it).
+ANALYZER_VERSION = "1"
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011"), "-")
+_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?=[^\W\d_])")
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+# A word in raw text may also hold joiners, combining accents, apostrophes and Unicode hyphens.
+_RAW_WORD = re.compile(
+    r"[^\W_][^\W_\u00ad\u200b-\u200d\u2060\u0300-\u036f]*"
+    r"(?:['\u2019\u02bc\u2010\u2011-][^\W_\u00ad\u200b-\u200d\u2060\u0300-\u036f]+)*"
+)
+# Chat shorthand for reduplication: "negara2" means "negara-negara".
+_CHAT_PLURAL = re.compile(r"^([^\W\d_]{2,})2$")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One content word of a text, as matched by the index.
+
+    Attributes:
+        surface: The normalised word form (case-folded, slang expanded, reduplication reduced).
+        stem: The word's stem; words that share a stem match each other.
+        start: Start offset of the source word in the original text.
+        end: End offset of the source word in the original text.
+    """
+
+    surface: str
+    stem: str
+    start: int
+    end: int
+
+
+def normalize(text: str) -> str:
+    """Return `text` in NFKC, case-folded, without invisible characters.
+
+    Offsets can shift under NFKC, so callers that need offsets normalise word by word.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_DASHES)
+    return _APOSTROPHES.sub("", text.casefold())
+
+
+def split_reduplication(word: str) -> list[str]:
+    """Split a hyphenated word into the words it stands for.
+
+    Full and affixed reduplication collapse to the base (`negara-negara` → `negara`,
+    `anak-anaknya` → `anak`, `berkali-kali` → `berkali`); compounds split
+    (`rusia-ukraina` → `rusia`, `ukraina`).
+    """
+    if match := _CHAT_PLURAL.match(word):
+        return [match.group(1)]
+    parts = [part for part in word.split("-") if part]
+    if len(parts) == 2:
+        first, second = parts
+        if first == second or second.startswith(first) or first.endswith(second):
+            return [first]
+    return list(dict.fromkeys(parts))
+
+
+def load_word_list(name: str) -> frozenset[str]:
+    """Read a packaged one-word-a-line data file, skipping blank lines and `#` comments."""
+    return frozenset(_data_lines(name))
+
+
+def load_word_map(name: str) -> dict[str, tuple[str, ...]]:
+    """Read a packaged `word<TAB>replacement words` data file."""
+    mapping: dict[str, tuple[str, ...]] = {}
+    for line in _data_lines(name):
+        key, _, value = line.partition("\t")
+        mapping[key.strip()] = tuple(value.split())
+    return mapping
+
+
+def _data_lines(name: str) -> Iterator[str]:
+    text = resources.files("retrieval").joinpath("data", name).read_text(encoding="utf-8")
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield line.casefold()
+
+
+# Zipf frequency (log10 of occurrences per billion words) of the rarest and commonest words.
+_ZIPF_RARE, _ZIPF_COMMON = 2.0, 8.0
+
+
+@lru_cache(maxsize=1 << 16)
+def general_rarity(word: str) -> float:
+    """How rare `word` is in Indonesian at large, from 0.05 (very common) to 1 (rare or unknown).
+
+    Uses wordfreq's Indonesian frequencies, so a word that a small corpus has never seen is not
+    automatically treated as highly informative ("dimulai" is common, "Tolchenov" is not).
+    """
+    zipf = zipf_frequency(word, "id")
+    return min(1.0, max(0.05, (_ZIPF_COMMON - max(zipf, _ZIPF_RARE)) / (_ZIPF_COMMON - _ZIPF_RARE)))
+
+
+def snowball_stemmer() -> Callable[[str], str]:
+    """Snowball Indonesian stemmer (PyStemmer, BSD licence)."""
+    return Stemmer.Stemmer("indonesian").stemWord  # type: ignore[no-any-return]
+
+
+def _stem_fully(stem: Callable[[str], str], word: str) -> str:
+    """Stem until the word stops changing: Snowball strips one affix layer per pass.
+
+    ("keterlibatan" → "terlibat" → "libat", so it meets "terlibat" → "libat").
+    """
+    for _ in range(3):
+        shorter = stem(word)
+        if shorter == word:
+            break
+        word = shorter
+    return word
+
+
+class Analyzer:
+    """Turns text into content terms: normalise, split, expand slang, drop stop words, stem.
+
+    Stems are cached per unique word, since news vocabulary repeats heavily.
+    """
+
+    def __init__(
+        self,
+        *,
+        stop_words: frozenset[str],
+        slang: Mapping[str, tuple[str, ...]],
+        stem: Callable[[str], str],
+        cache_size: int = 1 << 18,
+    ) -> None:
+        self.stop_words = stop_words
+        self.slang = dict(slang)
+        self._stem = lru_cache(maxsize=cache_size)(partial(_stem_fully, stem))
+
+    @classmethod
+    def default(cls) -> Analyzer:
+        """The analyzer the engine ships with: packaged word lists and Snowball stemming."""
+        return cls(
+            stop_words=load_word_list("stopwords.txt"),
+            slang=load_word_map("slang.tsv"),
+            stem=snowball_stemmer(),
+        )
+
+    def stem(self, word: str) -> str:
+        """Stem one normalised word (numbers and short words are kept as they are)."""
+        if len(word) < 4 or not word.isalpha():
+            return word
+        return self._stem(word)
+
+    def words(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """Yield every normalised word of `text` (stop words included) with its source span."""
+        for match in _RAW_WORD.finditer(text):
+            start, end = match.span()
+            for token in _WORD.findall(normalize(match.group())):
+                for part in split_reduplication(token):
+                    for word in self.slang.get(part, (part,)):
+                        for piece in split_reduplication(word):
+                            yield piece, start, end
+
+    def terms(self, text: str) -> list[Term]:
+        """Return the content terms of `text` in order: no stop words, no lone letters."""
+        return [
+            Term(word, self.stem(word), start, end)
+            for word, start, end in self.words(text)
+            if word not in self.stop_words and (len(word) > 1 or word.isdigit())
+        ]

@@ -1,0 +1,73 @@
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.__main__ import main
+
+SEEDS = str(Path(__file__).resolve().parent.parent / "seeds")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str, stdin: str = "") -> tuple[int, str, str]:
+    code = main(list(args), stdin=io.StringIO(stdin))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_prints_one_object_per_question(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "search", "--corpus", SEEDS, "--json", "siapa presiden ukraina", "halo"
+    )
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["query"] == "siapa presiden ukraina"
+    assert first["answered"] is True
+    hit = first["hits"][0]
+    assert set(hit) >= {"article", "title", "heading", "text", "score"}
+    assert hit["heading"] == "Ukraina Siapkan Jaminan Keamanan"
+    assert "Zelenskyy" in hit["text"]
+    assert (second["answered"], second["hits"]) == (False, [])
+
+
+def test_reads_questions_from_stdin_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    questions = "kapan invasi dimulai\n\nsiapa dubes rusia utk indonesia\n"
+    code, out, _ = run(
+        capsys, "search", "--corpus", SEEDS, "--json", "--top-k", "1", stdin=questions
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["query"] for line in lines] == [
+        "kapan invasi dimulai",
+        "siapa dubes rusia utk indonesia",
+    ]
+    assert all(len(line["hits"]) == 1 for line in lines)
+
+
+def test_text_output_marks_matched_words(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "search", "--corpus", SEEDS, "siapa presiden ukraina")
+    assert code == 0
+    assert "› Ukraina Siapkan Jaminan Keamanan" in out
+    assert "[Presiden] [Ukraina] Volodymyr Zelenskyy" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "--corpus", "/no/such/dir", "x"],
+        ["search", "--corpus", "EMPTY", "x"],
+        ["search", "x"],
+        ["search", "--corpus", SEEDS, "--top-k", "0", "x"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_usage_and_missing_corpus_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+) -> None:
+    args = [str(tmp_path) if a == "EMPTY" else a for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(args, stdin=io.StringIO(""))
+        raise SystemExit(code)
+    _, err = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert len(err.strip().splitlines()) == 1

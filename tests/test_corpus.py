@@ -1,0 +1,145 @@
+from pathlib import Path
+
+import pytest
+
+from retrieval import CorpusError, load_corpus
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def write(directory: Path, name: str, content: str | bytes) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_seed_loads_with_title_headings_and_six_paragraphs() -> None:
+    corpus = load_corpus(SEEDS)
+    (article,) = corpus.articles
+    assert article.title == (
+        "Rusia Buka Pintu untuk Indonesia dalam Upaya Perdamaian Ukraina, Tolak Keterlibatan NATO"
+    )
+    assert article.headings == (
+        'Peran Indonesia dalam "Friends for Peace"',
+        "Penolakan Tegas terhadap NATO",
+        "Ukraina Siapkan Jaminan Keamanan",
+    )
+    assert [p.heading for p in corpus.passages] == [
+        None,
+        None,
+        'Peran Indonesia dalam "Friends for Peace"',
+        "Penolakan Tegas terhadap NATO",
+        "Penolakan Tegas terhadap NATO",
+        "Ukraina Siapkan Jaminan Keamanan",
+    ]
+    assert [p.position for p in corpus.passages] == list(range(6))
+    assert corpus.passages[0].text.startswith("Moskwa dengan tegas")
+    assert not any("Scroll to Top" in p.text for p in corpus.passages)
+    assert corpus.skipped == ()
+
+
+def test_plain_text_boilerplate_and_wrapped_lines(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "a.txt",
+        "Judul Berita\n\nParagraf pembuka yang\nterbungkus dua baris.\n\n"
+        "Baca juga: Berita lain yang menarik\n\nSubjudul Penting\n\nIsi bagian kedua.\n\n"
+        "Advertisement\n\nScroll to Top\n",
+    )
+    corpus = load_corpus(tmp_path)
+    assert [(p.heading, p.text) for p in corpus.passages] == [
+        (None, "Paragraf pembuka yang terbungkus dua baris."),
+        ("Subjudul Penting", "Isi bagian kedua."),
+    ]
+
+
+def test_short_line_ending_a_sentence_is_a_paragraph_not_a_heading(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "Judul\n\nIni kalimat pendek.\n\nLanjutan paragraf.\n")
+    assert [p.heading for p in load_corpus(tmp_path).passages] == [None, None]
+
+
+def test_markdown_article(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "b.md",
+        "# Judul *Markdown*\n\nLead dengan [tautan](https://example.com) dan **tebal**.\n\n"
+        "## Bagian Satu\n\n- butir `kode` pertama\n- butir kedua\n\n"
+        "### Sub Bagian\n\n> kutipan _miring_\n\n```\nkode = 1\n```\n",
+    )
+    corpus = load_corpus(tmp_path)
+    assert corpus.articles[0].title == "Judul Markdown"
+    assert [(p.heading, p.text) for p in corpus.passages] == [
+        (None, "Lead dengan tautan dan tebal."),
+        ("Bagian Satu", "butir kode pertama butir kedua"),
+        ("Sub Bagian", "kutipan miring"),
+    ]
+
+
+def test_bom_is_ignored_and_subdirectories_load(tmp_path: Path) -> None:
+    write(tmp_path, "sub/c.txt", "\ufeffJudul BOM\n\nSatu paragraf.\n".encode())
+    corpus = load_corpus(tmp_path)
+    assert corpus.articles[0].name == "sub/c.txt"
+    assert corpus.articles[0].title == "Judul BOM"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bad.txt", b"Judul\n\nteks \xff\xfe rusak\n", "not valid UTF-8 (byte 0xff at offset 12)"),
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"\n\n   \n", "empty file"),
+        ("title-only.txt", b"Hanya Judul\n", "no paragraph found"),
+        ("binary.txt", b"\x00\x01\x02abc", "binary data"),
+        ("huge.txt", b"Judul\n\n" + b"kata " * 300, "too large"),
+    ],
+)
+def test_bad_files_are_skipped_with_a_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    write(tmp_path, "good.txt", "Judul\n\nParagraf yang baik.\n")
+    write(tmp_path, name, content)
+    corpus = load_corpus(tmp_path, max_file_bytes=1000)
+    assert [a.name for a in corpus.articles] == ["good.txt"]
+    (skipped,) = corpus.skipped
+    assert skipped.name == name
+    assert reason in skipped.reason
+
+
+def test_hidden_other_extensions_and_outside_symlinks_are_ignored(tmp_path: Path) -> None:
+    corpus_dir = tmp_path / "corpus"
+    write(corpus_dir, "ok.txt", "Judul\n\nParagraf.\n")
+    write(corpus_dir, ".hidden.txt", "Rahasia\n\nJangan dimuat.\n")
+    write(corpus_dir, ".git/x.txt", "Rahasia\n\nJangan dimuat.\n")
+    write(corpus_dir, "notes.csv", "a,b\n")
+    outside = write(tmp_path, "secret.txt", "Rahasia\n\nDi luar korpus.\n")
+    (corpus_dir / "link.txt").symlink_to(outside)
+    (corpus_dir / "inside-link.txt").symlink_to(corpus_dir / "ok.txt")
+    corpus = load_corpus(corpus_dir)
+    assert [a.name for a in corpus.articles] == ["inside-link.txt", "ok.txt"]
+
+
+def test_article_digest_changes_with_content(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", "Judul\n\nSatu.\n")
+    before = load_corpus(tmp_path).articles[0].digest
+    path.write_text("Judul\n\nDua.\n", encoding="utf-8")
+    assert load_corpus(tmp_path).articles[0].digest != before
+
+
+@pytest.mark.parametrize(
+    "files",
+    [{}, {"empty.txt": ""}, {"readme.rst": "Judul\n\nParagraf.\n"}],
+)
+def test_corpus_without_passages_is_an_error(tmp_path: Path, files: dict[str, str]) -> None:
+    for name, content in files.items():
+        write(tmp_path, name, content)
+    with pytest.raises(CorpusError, match="no article with a paragraph"):
+        load_corpus(tmp_path)
+
+
+def test_missing_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="not found"):
+        load_corpus(tmp_path / "nope")
