@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray
+from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray, Variant
 from retrieval.corpus import Passage
 from retrieval.text import Analyzer, Term, general_rarity
 
@@ -59,7 +59,7 @@ class SearchParams:
         min_confidence: Least share of the question's information a passage must cover.
     """
 
-    bm25: BM25Params = field(default_factory=lambda: BM25Params(k1=0.8, b=0.9))
+    bm25: BM25Params = field(default_factory=lambda: BM25Params(Variant.PLUS, k1=0.8, b=0.9))
     exact_weight: float = 0.3
     pair_weight: float = 0.6
     context_weight: float = 0.5

@@ -1,0 +1,51 @@
+"""`python -m bot`: read the settings, load the articles, and serve until stopped."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.app import run, setup_logging
+from bot.config import Settings, describe_errors
+from bot.library import Library
+from retrieval import CorpusError
+
+logger = logging.getLogger("bot")
+
+HOW_TO_CONFIGURE = (
+    "Put TELEGRAM_BOT_TOKEN=<token> in .env (copy .env.example); get a token from @BotFather "
+    "in Telegram with /newbot. See README.md."
+)
+
+
+def main() -> int:
+    """Start the bot; return the exit code (2 for a configuration or corpus problem)."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        sys.stderr.write(f"Cannot start: {describe_errors(error)}. {HOW_TO_CONFIGURE}\n")
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        library = Library.open(settings.corpus_dir)
+    except CorpusError as error:
+        logger.error("cannot start: %s (set CORPUS_DIR to a folder of articles)", error)
+        return 2
+    corpus = library.snapshot.corpus
+    logger.info(
+        "loaded %d articles, %d passages from %s in %.2f s",
+        len(corpus.articles),
+        len(corpus.passages),
+        settings.corpus_dir,
+        library.snapshot.build_seconds,
+    )
+    for skipped in corpus.skipped:
+        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
+    run(settings, library)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

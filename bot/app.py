@@ -1,0 +1,138 @@
+"""Wiring and lifecycle: logging, the Application, its handlers and the command menu."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import partial
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import TOKEN_PATTERN, Settings
+from bot.handlers import Handlers
+from bot.library import Library
+from bot.limits import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[REDACTED-TOKEN]"
+PRIVATE_COMMANDS = (
+    BotCommand("help", "Cara bertanya / how to ask"),
+    BotCommand("sources", "Daftar artikel / list of articles"),
+)
+GROUP_COMMANDS = (
+    BotCommand("tanya", "Tanya tentang artikel"),
+    BotCommand("ask", "Ask about the articles"),
+    *PRIVATE_COMMANDS,
+)
+ADMIN_COMMANDS = (*PRIVATE_COMMANDS, BotCommand("reload", "Muat ulang artikel / reload articles"))
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats records, tracebacks included, with anything shaped like a bot token removed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format as usual, then redact."""
+        return TOKEN_PATTERN.sub(REDACTED, super().format(record))
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr through the redacting formatter; keep httpx from logging request URLs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL (which holds the token) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
+    """The Application with its handlers; `run_polling` or `run_webhook` starts it."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(partial(_register_commands, admin_ids=settings.admin_user_ids))
+        .build()
+    )
+    handlers = Handlers(
+        library,
+        top_k=settings.top_k,
+        admin_ids=settings.admin_user_ids,
+        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+    )
+    # Edits are not answered again: one question, one answer (the help text says so).
+    new = filters.UpdateType.MESSAGE
+    application.add_handlers(
+        [
+            CommandHandler(["start", "help"], handlers.help, filters=new),
+            CommandHandler("sources", handlers.sources, filters=new),
+            CommandHandler(["ask", "tanya"], handlers.ask, filters=new),
+            # Not blocking: questions keep being answered while a reload builds its index.
+            CommandHandler("reload", handlers.reload, filters=new, block=False),
+            MessageHandler(new & ~filters.COMMAND, handlers.message),
+        ]
+    )
+    application.add_error_handler(handlers.error)
+    return application
+
+
+async def _register_commands(application: Application, admin_ids: frozenset[int]) -> None:  # type: ignore[type-arg]
+    """Set the command menu per scope; a failure is logged, not fatal."""
+    bot = application.bot
+    scopes = [
+        (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
+        (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+        *((ADMIN_COMMANDS, BotCommandScopeChat(admin)) for admin in sorted(admin_ids)),
+    ]
+    for commands, scope in scopes:
+        try:
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as error:
+            logger.warning("could not set the %s command menu: %s", scope.type, error)
+
+
+def run(settings: Settings, library: Library) -> None:
+    """Serve until stopped (SIGINT/SIGTERM): long polling, or a webhook if one is set."""
+    application = build_application(settings, library)
+    updates = [Update.MESSAGE]
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=updates,
+        )
+    else:
+        application.run_polling(allowed_updates=updates)

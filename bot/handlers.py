@@ -1,0 +1,216 @@
+"""Telegram handlers: narrow the update, ask the library, render, reply.
+
+The decisions (is this a question for us, what is the question) are pure functions below,
+tested without Telegram.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telegram import Message, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.library import Library
+from bot.limits import RateLimiter
+from bot.render import Lang
+
+logger = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    """What to do with a plain (non-command) message."""
+
+    ANSWER = "answer"
+    NOT_TEXT = "not_text"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """The parts of a message that decide whether it is a question for the bot."""
+
+    text: str | None
+    private: bool
+    from_bot: bool
+    reply_to_me: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do, and the question text when answering."""
+
+    action: Action
+    question: str = ""
+
+
+def decide(message: Incoming, bot_username: str) -> Decision:
+    """Decide about a plain message.
+
+    In a private chat every message is a question. In a group only a reply to the bot or a
+    message that mentions it is; the rest is other people's chatter. Bots are never answered.
+    """
+    if message.from_bot:
+        return Decision(Action.IGNORE)
+    mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
+    addressed = message.private or message.reply_to_me
+    if message.text is not None and mention.search(message.text):
+        return Decision(Action.ANSWER, mention.sub(" ", message.text).strip())
+    if not addressed:
+        return Decision(Action.IGNORE)
+    if message.text is None:
+        return Decision(Action.NOT_TEXT)
+    return Decision(Action.ANSWER, message.text)
+
+
+def command_argument(text: str | None) -> str:
+    """The text after a command (`/ask@bot  siapa …` → `siapa …`), line breaks kept."""
+    parts = (text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def example_questions(headings: Sequence[str], titles: Sequence[str], count: int = 3) -> list[str]:
+    """Example questions from the corpus: its section headings, else its titles, lower-cased."""
+    topics = [*headings, *titles]
+    cleaned = [re.sub(r"[\"“”]", "", topic).lower() for topic in topics]
+    return list(dict.fromkeys(cleaned))[:count]
+
+
+class Handlers:
+    """The bot's handlers, sharing the library and the per-user rate limit."""
+
+    def __init__(
+        self, library: Library, top_k: int, admin_ids: frozenset[int], limiter: RateLimiter
+    ) -> None:
+        self.library = library
+        self.top_k = top_k
+        self.admin_ids = admin_ids
+        self.limiter = limiter
+
+    def examples(self) -> list[str]:
+        """Example questions taken from the corpus in service."""
+        articles = self.library.snapshot.corpus.articles
+        return example_questions(
+            [h for a in articles for h in a.headings], [a.title for a in articles]
+        )
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start and /help."""
+        message, lang = _narrow(update)
+        if message is None:
+            return
+        articles = self.library.snapshot.corpus.articles
+        bot_name = context.bot.username
+        await _reply(message, [render.help_message(articles, self.examples(), lang, bot_name)])
+
+    async def sources(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """/sources: the articles and their sections."""
+        message, lang = _narrow(update)
+        if message is None:
+            return
+        articles = self.library.snapshot.corpus.articles
+        await _reply(message, render.sources_message(articles, lang))
+
+    async def ask(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """/ask and /tanya: the question follows the command."""
+        message, lang = _narrow(update)
+        if message is None or _from_bot(message):
+            return
+        question = command_argument(message.text)
+        if not question:
+            example = (self.examples() or ["..."])[0]
+            await _reply(message, [render.text("usage", lang, example=example)])
+            return
+        await self._answer(message, question, lang)
+
+    async def message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain messages: questions in private chats, replies to the bot and mentions."""
+        message, lang = _narrow(update)
+        if message is None:
+            return
+        decision = decide(_incoming(message, context.bot.id), context.bot.username)
+        if decision.action is Action.ANSWER:
+            await self._answer(message, decision.question, lang)
+        elif decision.action is Action.NOT_TEXT:
+            await _reply(message, [render.text("not_text", lang)])
+
+    async def reload(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reload (admins only): re-read the corpus and swap the index in."""
+        message, lang = _narrow(update)
+        if message is None or message.from_user is None:
+            return
+        if message.from_user.id not in self.admin_ids:
+            # In groups stay quiet, so nobody learns who the admins are.
+            if message.chat.type == ChatType.PRIVATE:
+                await _reply(message, [render.text("not_admin", lang)])
+            return
+        logger.info("reload requested by admin %s", message.from_user.id)
+        await message.reply_chat_action(ChatAction.TYPING)
+        report = await self.library.reload()
+        await _reply(message, render.reload_message(report, lang))
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error with its update, and tell the user in one line."""
+        logger.error("error while handling %r", update, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            lang = Lang.of(update.effective_user.language_code if update.effective_user else None)
+            try:
+                await update.effective_message.reply_text(render.text("error", lang))
+            except (BadRequest, Forbidden) as error:
+                logger.warning("could not report the error to the user: %s", error)
+
+    async def _answer(self, message: Message, question: str, lang: Lang) -> None:
+        user = message.from_user.id if message.from_user else message.chat.id
+        verdict = self.limiter.check(user, time.monotonic())
+        if not verdict.allowed:
+            if verdict.warn:
+                seconds = math.ceil(verdict.retry_after)
+                await _reply(message, [render.text("slow_down", lang, seconds=seconds)])
+            return
+        await message.reply_chat_action(ChatAction.TYPING)
+        result = await self.library.search(question, self.top_k)
+        example = (self.examples() or ["..."])[0]
+        await _reply(message, render.answer(result, lang, example))
+
+
+def _narrow(update: Update) -> tuple[Message | None, Lang]:
+    user = update.effective_user
+    return update.effective_message, Lang.of(user.language_code if user else None)
+
+
+def _from_bot(message: Message) -> bool:
+    return message.from_user is not None and message.from_user.is_bot
+
+
+def _incoming(message: Message, bot_id: int) -> Incoming:
+    replied = message.reply_to_message
+    return Incoming(
+        text=message.text,
+        private=message.chat.type == ChatType.PRIVATE,
+        from_bot=_from_bot(message),
+        reply_to_me=replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == bot_id,
+    )
+
+
+async def _reply(message: Message, texts: Sequence[str]) -> None:
+    """Send reply messages; if Telegram rejects the HTML, send the same text without markup."""
+    for position, text in enumerate(texts):
+        quote = position == 0 and message.chat.type != ChatType.PRIVATE
+        try:
+            await message.reply_text(text, do_quote=quote)
+        except BadRequest as error:
+            if "can't parse entities" not in str(error).lower():
+                raise
+            logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
+            await message.reply_text(render.to_plain(text), do_quote=quote, parse_mode=None)

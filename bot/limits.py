@@ -1,0 +1,55 @@
+"""A per-user question rate limit (sliding window), pure and clock-injected for tests."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a question may be answered, and whether to tell the user to wait.
+
+    Attributes:
+        allowed: Answer the question.
+        warn: Refused, and the user has not been told yet in this window.
+        retry_after: Seconds until the user may ask again (0 when allowed).
+    """
+
+    allowed: bool
+    warn: bool = False
+    retry_after: float = 0.0
+
+
+class RateLimiter:
+    """At most `limit` questions per `window` seconds per key; one warning per window."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._asked: dict[int, deque[float]] = {}
+        self._warned_until: dict[int, float] = {}
+
+    def check(self, key: int, now: float) -> Verdict:
+        """Record a question from `key` at time `now` (seconds) and judge it."""
+        times = self._asked.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            self._warned_until.pop(key, None)
+            return Verdict(allowed=True)
+        retry_after = times[0] + self.window - now
+        warn = self._warned_until.get(key, float("-inf")) <= now
+        if warn:
+            self._warned_until[key] = times[0] + self.window
+        return Verdict(allowed=False, warn=warn, retry_after=retry_after)
+
+    def forget_idle(self, now: float) -> None:
+        """Drop users with no question inside the window, so memory stays bounded."""
+        idle = [
+            k for k, times in self._asked.items() if not times or times[-1] <= now - self.window
+        ]
+        for key in idle:
+            del self._asked[key]
+            self._warned_until.pop(key, None)

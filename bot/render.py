@@ -1,0 +1,258 @@
+"""Replies as Telegram HTML: escaped, balanced, and split to fit Telegram's 4,096-character limit.
+
+Everything here is pure: text in, message strings out.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+
+from bot.library import ReloadReport
+from retrieval import Abstention, Article, Hit, SearchResult, Span
+
+MESSAGE_LIMIT = 4096
+# A quoted passage longer than this is cut down to the sentences around its best one.
+PASSAGE_LIMIT = 1200
+# Titles and headings longer than this are cut (a title is a whole line of an article file).
+LABEL_LIMIT = 200
+_TAG = re.compile(r"<[^>]+>")
+
+
+class Lang(StrEnum):
+    """Reply language: Indonesian by default, English for users whose Telegram is in English."""
+
+    ID = "id"
+    EN = "en"
+
+    @classmethod
+    def of(cls, language_code: str | None) -> Lang:
+        """Pick the language from a Telegram `language_code` such as `en-GB`."""
+        return cls.EN if (language_code or "").lower().startswith("en") else cls.ID
+
+
+_TEXTS: dict[str, dict[Lang, str]] = {
+    "not_found": {
+        Lang.ID: "Maaf, artikel yang saya punya tidak membahas hal itu. "
+        "Ketik /sources untuk melihat topik yang tersedia.",
+        Lang.EN: "Sorry, my articles do not cover that. Send /sources to see what they are about.",
+    },
+    "no_words": {
+        Lang.ID: "Pertanyaannya belum jelas. Tulis pertanyaan dengan kata-kata, "
+        "misalnya: <i>{example}</i>",
+        Lang.EN: "I could not find a question in that. Ask in words, for example: <i>{example}</i>",
+    },
+    "not_text": {
+        Lang.ID: "Saya hanya bisa menjawab pertanyaan berupa teks.",
+        Lang.EN: "I can only answer questions written as text.",
+    },
+    "usage": {
+        Lang.ID: "Tulis pertanyaan setelah perintah, misalnya:\n<code>/tanya {example}</code>",
+        Lang.EN: "Put your question after the command, for example:\n<code>/ask {example}</code>",
+    },
+    "slow_down": {
+        Lang.ID: "Pelan-pelan ya 🙂 Tunggu sekitar {seconds} detik sebelum bertanya lagi.",
+        Lang.EN: "Easy there 🙂 Please wait about {seconds} seconds before asking again.",
+    },
+    "error": {
+        Lang.ID: "Maaf, terjadi kesalahan. Silakan coba lagi sebentar lagi.",
+        Lang.EN: "Sorry, something went wrong. Please try again in a moment.",
+    },
+    "not_admin": {
+        Lang.ID: "Maaf, perintah ini hanya untuk admin bot.",
+        Lang.EN: "Sorry, only the bot's admins can do that.",
+    },
+    "reloading": {
+        Lang.ID: "Memuat ulang artikel…",
+        Lang.EN: "Reloading the articles…",
+    },
+}
+
+
+def text(key: str, lang: Lang, **values: object) -> str:
+    """A fixed reply in `lang`, with `values` HTML-escaped into it."""
+    return _TEXTS[key][lang].format(**{k: escape(str(v)) for k, v in values.items()})
+
+
+def escape(value: str) -> str:
+    """Escape text for Telegram HTML (only `&`, `<` and `>` matter there)."""
+    return html.escape(value, quote=False)
+
+
+def to_plain(message: str) -> str:
+    """The same message without markup, for when Telegram rejects the HTML."""
+    return html.unescape(_TAG.sub("", message))
+
+
+def clip(value: str, limit: int = LABEL_LIMIT) -> str:
+    """Cut `value` to at most `limit` characters, marking the cut with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def telegram_length(message: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units) of the HTML source, an upper bound."""
+    return len(message.encode("utf-16-le")) // 2
+
+
+def answer(result: SearchResult, lang: Lang, example: str) -> list[str]:
+    """The reply messages for a search result: quoted passages, or why there are none."""
+    if not result.answered:
+        if result.abstention in {Abstention.EMPTY, Abstention.NO_WORDS}:
+            return [text("no_words", lang, example=example)]
+        return [text("not_found", lang)]
+    return pack([quote(hit) for hit in result.hits])
+
+
+def quote(hit: Hit) -> str:
+    """One passage: title › heading, then the passage with matched words in bold."""
+    passage = hit.passage
+    place = f"<b>{escape(clip(passage.title))}</b>"
+    if passage.heading:
+        place += f" › <i>{escape(clip(passage.heading))}</i>"
+    return f"{place}\n<blockquote>{_marked(hit)}</blockquote>"
+
+
+def _marked(hit: Hit) -> str:
+    """The passage text, escaped, with highlights in bold.
+
+    A long passage is trimmed to the part around its best sentence.
+    """
+    body = hit.passage.text
+    window = _window(body, hit.best, PASSAGE_LIMIT)
+    parts = ["…" if window.start > 0 else ""]
+    cursor = window.start
+    for span in hit.highlights:
+        if span.start < cursor or span.end > window.end:
+            continue
+        parts += [
+            escape(body[cursor : span.start]),
+            "<b>",
+            escape(body[span.start : span.end]),
+            "</b>",
+        ]
+        cursor = span.end
+    parts.append(escape(body[cursor : window.end]))
+    if window.end < len(body):
+        parts.append("…")
+    return "".join(parts)
+
+
+def _window(body: str, best: Span, limit: int) -> Span:
+    """A range of at most `limit` characters around the best sentence, on word boundaries."""
+    if len(body) <= limit:
+        return Span(0, len(body))
+    if best.end - best.start >= limit:
+        end = body.rfind(" ", best.start, best.start + limit)
+        return Span(best.start, end if end > best.start else best.start + limit)
+    spare = limit - (best.end - best.start)
+    start = max(0, best.start - spare // 2)
+    end = min(len(body), start + limit)
+    start = max(0, end - limit)
+    if start > 0:
+        space = body.find(" ", start, best.start)
+        start = space + 1 if space != -1 else start
+    if end < len(body):
+        space = body.rfind(" ", best.end, end)
+        end = space if space != -1 else end
+    return Span(start, end)
+
+
+def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit `limit`, never splitting a block.
+
+    A block must itself fit; quoted passages are trimmed to make sure of that.
+    """
+    messages: list[str] = []
+    for block in blocks:
+        if messages and telegram_length(messages[-1]) + 2 + telegram_length(block) <= limit:
+            messages[-1] += "\n\n" + block
+        else:
+            messages.append(block)
+    return messages
+
+
+def help_message(
+    articles: Sequence[Article], examples: Sequence[str], lang: Lang, bot_username: str
+) -> str:
+    """/start and /help: what the bot knows and how to ask, with examples from the corpus."""
+    topics = ", ".join(f"<i>{escape(clip(a.title))}</i>" for a in articles[:3])
+    more = len(articles) - 3
+    sample = "\n".join(f"• {escape(e)}" for e in examples)
+    first = escape(examples[0]) if examples else "..."
+    if lang is Lang.EN:
+        known = f"I answer questions about {len(articles)} news article(s): {topics}"
+        known += f" and {more} more." if more > 0 else "."
+        return (
+            f"👋 {known}\nI quote the paragraphs that answer you, with their title and section.\n\n"
+            f"<b>Private chat:</b> just send your question.\n"
+            f"<b>Groups:</b> <code>/ask your question</code> (or <code>/tanya</code>), "
+            f"reply to one of my messages, or mention @{escape(bot_username)}.\n\n"
+            f"Examples:\n{sample}\n\n"
+            f"/sources lists the articles and their sections. Edited messages are not answered "
+            f"again: send a new question instead.\nTry: <code>/ask {first}</code>"
+        )
+    known = f"Saya menjawab pertanyaan tentang {len(articles)} artikel berita: {topics}"
+    known += f" dan {more} lainnya." if more > 0 else "."
+    return (
+        f"👋 {known}\nSaya mengutip paragraf yang menjawab, lengkap dengan judul dan bagiannya.\n\n"
+        f"<b>Chat pribadi:</b> langsung kirim pertanyaan.\n"
+        f"<b>Grup:</b> <code>/tanya pertanyaan</code> (atau <code>/ask</code>), balas pesan saya, "
+        f"atau sebut @{escape(bot_username)}.\n\n"
+        f"Contoh:\n{sample}\n\n"
+        f"/sources menampilkan daftar artikel dan bagiannya. Pesan yang diedit tidak dijawab "
+        f"ulang: kirim pertanyaan baru.\nCoba: <code>/tanya {first}</code>"
+    )
+
+
+def sources_message(articles: Sequence[Article], lang: Lang) -> list[str]:
+    """/sources: every article with its sections."""
+    head = "📚 <b>Articles</b>" if lang is Lang.EN else "📚 <b>Daftar artikel</b>"
+    blocks = [head]
+    for number, article in enumerate(articles, 1):
+        lines = [f"{number}. <b>{escape(clip(article.title))}</b>"]
+        lines += [f"   › {escape(clip(h))}" for h in article.headings]
+        blocks.append("\n".join(lines))
+    return pack(blocks)
+
+
+def reload_message(report: ReloadReport, lang: Lang) -> list[str]:
+    """What an admin's /reload did: counts, time, changed files and skipped files."""
+    corpus = report.snapshot.corpus
+    en = lang is Lang.EN
+    if report.error:
+        head = (
+            f"⚠️ Nothing usable loaded ({escape(report.error)}). The previous articles stay in "
+            f"service: {len(corpus.articles)} articles, {len(corpus.passages)} passages."
+            if en
+            else f"⚠️ Tidak ada artikel yang bisa dimuat ({escape(report.error)}). Artikel lama "
+            f"tetap dipakai: {len(corpus.articles)} artikel, {len(corpus.passages)} paragraf."
+        )
+    else:
+        head = (
+            f"✅ Reloaded: {len(corpus.articles)} articles, {len(corpus.passages)} passages "
+            f"in {report.seconds:.2f} s."
+            if en
+            else f"✅ Dimuat ulang: {len(corpus.articles)} artikel, {len(corpus.passages)} "
+            f"paragraf dalam {report.seconds:.2f} detik."
+        )
+    changes = report.changes
+    labels = (
+        ("Added", "Removed", "Changed", "Broken now, previous version kept")
+        if en
+        else ("Ditambah", "Dihapus", "Diubah", "Rusak, versi sebelumnya tetap dipakai")
+    )
+    lines = [head]
+    for label, names in zip(
+        labels, (changes.added, changes.removed, changes.changed, changes.kept), strict=True
+    ):
+        if names:
+            lines.append(f"{label}: " + ", ".join(f"<code>{escape(n)}</code>" for n in names))
+    if not report.error and not (changes.added or changes.removed or changes.changed):
+        lines.append("No file changed." if en else "Tidak ada file yang berubah.")
+    blocks = ["\n".join(lines)]
+    if corpus.skipped:
+        blocks.append("Skipped files:" if en else "File yang dilewati:")
+        blocks += [f"• <code>{escape(s.name)}</code>: {escape(s.reason)}" for s in corpus.skipped]
+    return pack(blocks)

@@ -1,0 +1,343 @@
+"""A small Bot API server on 127.0.0.1 for end-to-end tests: real HTTP, real JSON.
+
+It keeps a queue of updates for getUpdates (with offsets and long polling), records what the bot
+sends, checks messages the way Telegram does (HTML entities, 4,096 characters, forum topics),
+and can be told to fail the next calls of a method (429 with retry_after, 400, 500, ...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+JSON = dict[str, Any]
+# Parameters that arrive as plain strings; every other form value is JSON-encoded by the client.
+_RAW_PARAMETERS = {"text", "parse_mode", "action", "url", "secret_token", "language_code"}
+_ALLOWED_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "blockquote", "tg-spoiler", "span", "tg-emoji",
+}  # fmt: skip
+MESSAGE_LIMIT = 4096
+_TAG = re.compile(r"</?[a-z-]+(?:\s[^<>]*)?>")
+_BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
+
+
+class ApiError(Exception):
+    """A Bot API error response."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class Failure:
+    """A scripted failure for the next call of a method."""
+
+    code: int
+    description: str
+    retry_after: int | None = None
+
+
+class _EntityParser(HTMLParser):
+    """Parses Telegram HTML: only known tags, balanced, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"'
+            )
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            raise ApiError(
+                400, f"Bad Request: can't parse entities: can't find end tag for \"{tag}\""
+            )
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_html(text: str) -> str:
+    """The plain text Telegram would show, or the error Telegram would give."""
+    bare = _TAG.sub("", text)
+    if "<" in bare or ">" in bare or _BAD_AMPERSAND.search(bare):
+        raise ApiError(400, "Bad Request: can't parse entities: unescaped character")
+    parser = _EntityParser()
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        raise ApiError(
+            400, f"Bad Request: can't parse entities: can't find end tag for \"{parser.stack[-1]}\""
+        )
+    return "".join(parser.text)
+
+
+@dataclass
+class FakeTelegram:
+    """The fake server's state; `start()` serves it on a free port of 127.0.0.1."""
+
+    token: str
+    bot_id: int = 7000001
+    bot_username: str = "tanya_artikel_test_bot"
+    updates: list[JSON] = field(default_factory=list)
+    sent: list[JSON] = field(default_factory=list)
+    calls: list[tuple[str, JSON]] = field(default_factory=list)
+    failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    topics: set[tuple[int, int]] = field(default_factory=set)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _server: ThreadingHTTPServer | None = None
+
+    # ----------------------------------------------------------------- driving the test
+    def start(self) -> str:
+        """Serve in a thread; return the base URL for the bot (the token is appended)."""
+        state = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                state._serve(self)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_port}/bot"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def fail_next(
+        self, method: str, code: int, description: str, retry_after: int | None = None
+    ) -> None:
+        """Make the next call of `method` fail with this error."""
+        with self._changed:
+            self.failures[method].append(Failure(code, description, retry_after))
+
+    def user(self, user_id: int, language_code: str = "id", is_bot: bool = False) -> JSON:
+        """A Telegram User object."""
+        return {
+            "id": user_id,
+            "is_bot": is_bot,
+            "first_name": f"User{user_id}",
+            "language_code": language_code,
+        }
+
+    @staticmethod
+    def private_chat(user_id: int) -> JSON:
+        """A private chat with a user."""
+        return {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+
+    @staticmethod
+    def group(chat_id: int, forum: bool = False) -> JSON:
+        """A supergroup (optionally a forum)."""
+        return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}", "is_forum": forum}
+
+    def push(
+        self,
+        chat: JSON,
+        sender: JSON,
+        text: str | None = None,
+        *,
+        reply_to: JSON | None = None,
+        thread_id: int | None = None,
+        sticker: bool = False,
+        edited_of: JSON | None = None,
+    ) -> JSON:
+        """Queue a message update (or an edit of an earlier message) and return the message."""
+        message: JSON = {
+            "message_id": edited_of["message_id"] if edited_of else next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+        }
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                command = text.split(maxsplit=1)[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if sticker:
+            message["sticker"] = {
+                "file_id": "s1", "file_unique_id": "s1", "type": "regular",
+                "width": 512, "height": 512, "is_animated": False, "is_video": False,
+            }  # fmt: skip
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if edited_of is not None:
+            message["edit_date"] = int(time.time())
+        kind = "edited_message" if edited_of else "message"
+        with self._changed:
+            self.updates.append({"update_id": next(self._update_ids), kind: message})
+            self._changed.notify_all()
+        return message
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Block until `predicate()` holds, or fail the test."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; sent so far: {self.sent}")
+                self._changed.wait(left)
+
+    def wait_sent(self, count: int, timeout: float = 10.0) -> list[JSON]:
+        """Wait until at least `count` messages were sent; return them all."""
+        self.wait_for(lambda: len(self.sent) >= count, timeout)
+        return list(self.sent)
+
+    def method_calls(self, method: str) -> list[JSON]:
+        """Parameters of every call of `method` so far."""
+        with self._changed:
+            return [params for name, params in self.calls if name == method]
+
+    # ----------------------------------------------------------------- serving
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        prefix, _, method = request.path.rpartition("/")
+        try:
+            if prefix != f"/bot{self.token}":
+                raise ApiError(401, "Unauthorized")
+            params = _parameters(body, request.headers.get("Content-Type", ""))
+            with self._changed:
+                self.calls.append((method, params))
+                scripted = self.failures[method].popleft() if self.failures[method] else None
+                self._changed.notify_all()
+            if scripted:
+                raise ApiError(scripted.code, scripted.description, scripted.retry_after)
+            result = self._call(method, params)
+            reply: JSON = {"ok": True, "result": result}
+            status = 200
+        except ApiError as error:
+            status = error.code
+            reply = {"ok": False, "error_code": error.code, "description": error.description}
+            if error.retry_after is not None:
+                reply["parameters"] = {"retry_after": error.retry_after}
+        data = json.dumps(reply).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the bot hung up (it is shutting down a long poll)
+
+    def _call(self, method: str, params: JSON) -> Any:
+        match method:
+            case "getMe":
+                return {
+                    "id": self.bot_id, "is_bot": True, "first_name": "Tanya Artikel",
+                    "username": self.bot_username, "can_join_groups": True,
+                    "can_read_all_group_messages": False, "supports_inline_queries": False,
+                }  # fmt: skip
+            case "getUpdates":
+                return self._get_updates(params)
+            case "deleteWebhook" | "setMyCommands" | "deleteMyCommands":
+                return True
+            case "sendChatAction":
+                self._check_thread(params)
+                return True
+            case "sendMessage":
+                return self._send_message(params)
+            case "editMessageText":
+                text = self._check_text(params)
+                chat = {"id": params["chat_id"], "type": "private"}
+                return {"message_id": params["message_id"], "date": 0, "chat": chat, "text": text}
+            case _:
+                raise ApiError(404, "Not Found")
+
+    def _get_updates(self, params: JSON) -> list[JSON]:
+        offset = int(params.get("offset", 0))
+        deadline = time.monotonic() + float(params.get("timeout", 0))
+        with self._changed:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return list(self.updates[: int(params.get("limit", 100))])
+
+    def _check_thread(self, params: JSON) -> None:
+        thread = params.get("message_thread_id")
+        if thread is not None and (int(params["chat_id"]), int(thread)) not in self.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+
+    def _check_text(self, params: JSON) -> str:
+        text = str(params.get("text", ""))
+        plain = parse_html(text) if params.get("parse_mode") == "HTML" else text
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(plain.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+            raise ApiError(400, "Bad Request: message is too long")
+        return plain
+
+    def _send_message(self, params: JSON) -> JSON:
+        self._check_thread(params)
+        plain = self._check_text(params)
+        chat_id = int(params["chat_id"])
+        reply = params.get("reply_parameters") or {}
+        with self._changed:
+            message: JSON = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": {"id": self.bot_id, "is_bot": True, "first_name": "Tanya Artikel",
+                         "username": self.bot_username},
+                "text": plain,
+            }  # fmt: skip
+            if "message_thread_id" in params:
+                message["message_thread_id"] = int(params["message_thread_id"])
+                message["is_topic_message"] = True
+            self.sent.append({**message, "_params": params, "_reply_to": reply.get("message_id")})
+            self._changed.notify_all()
+        return message
+
+
+def _parameters(body: bytes, content_type: str) -> JSON:
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        decoded: JSON = json.loads(body)
+        return decoded
+    params: JSON = {}
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        if key in _RAW_PARAMETERS:
+            params[key] = value
+        else:
+            try:
+                params[key] = json.loads(value)
+            except json.JSONDecodeError:
+                params[key] = value
+    return params

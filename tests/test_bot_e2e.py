@@ -1,0 +1,210 @@
+"""The real Application against the fake Bot API server, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.render import MESSAGE_LIMIT
+from tests.conftest import ADMIN, RunningBot, wait_sent
+from tests.telegram_server import FakeTelegram
+
+GROUP = -1001234567890
+USER = 555
+
+
+async def test_private_question_gets_quoted_passage_with_heading(bot: RunningBot) -> None:
+    tg = bot.telegram
+    asked = tg.push(tg.private_chat(USER), tg.user(USER), "kenapa pasukan nato ditahan?")
+    (reply,) = await wait_sent(tg, 1)
+    html = reply["_params"]["text"]
+    assert reply["chat"]["id"] == USER
+    assert "› <i>Penolakan Tegas terhadap NATO</i>" in html
+    assert "<blockquote>" in html and "<b>ditahan</b>" in html
+    assert reply["_params"]["parse_mode"] == "HTML"
+    assert reply["_params"]["link_preview_options"] == {"is_disabled": True}
+    assert reply["_reply_to"] is None  # no quoting in private chats
+    assert any(c["chat_id"] == USER for c in tg.method_calls("sendChatAction"))
+    assert asked["message_id"] != reply["message_id"]
+
+
+async def test_group_ask_with_bot_name_is_answered_as_a_reply(bot: RunningBot) -> None:
+    tg = bot.telegram
+    asked = tg.push(
+        tg.group(GROUP), tg.user(USER), f"/ask@{tg.bot_username} siapa presiden ukraina"
+    )
+    (reply,) = await wait_sent(tg, 1)
+    assert reply["chat"]["id"] == GROUP
+    assert reply["_reply_to"] == asked["message_id"]
+    assert "Volodymyr Zelenskyy" in reply["text"]
+
+
+async def test_other_bots_commands_and_chatter_are_ignored(bot: RunningBot) -> None:
+    tg = bot.telegram
+    group = tg.group(GROUP)
+    tg.push(group, tg.user(USER), "/ask@some_other_bot siapa presiden ukraina")
+    tg.push(group, tg.user(USER), "siapa presiden ukraina")  # chatter, not addressed to us
+    tg.push(group, tg.user(USER + 1, is_bot=True), f"/tanya@{tg.bot_username} siapa presiden")
+    marker = tg.push(group, tg.user(USER), "/tanya kapan invasi dimulai")
+    (reply,) = await wait_sent(tg, 1)
+    await asyncio.sleep(0.3)
+    assert len(tg.sent) == 1
+    assert reply["_reply_to"] == marker["message_id"]
+
+
+async def test_reply_to_bot_and_mention_are_questions(bot: RunningBot) -> None:
+    tg = bot.telegram
+    group = tg.group(GROUP)
+    tg.push(group, tg.user(USER), "/tanya siapa presiden ukraina")
+    (first,) = await wait_sent(tg, 1)
+    bot_message = {k: v for k, v in first.items() if not k.startswith("_")}
+    tg.push(group, tg.user(USER), "kapan invasi dimulai?", reply_to=bot_message)
+    tg.push(group, tg.user(USER), f"@{tg.bot_username} siapa dubes rusia utk indonesia")
+    _, second, third = await wait_sent(tg, 3)
+    assert "Februari 2022" in second["text"]
+    assert "Sergei Tolchenov" in third["text"]
+
+
+async def test_forum_topic_reply_stays_in_the_topic(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.topics.add((GROUP, 77))
+    tg.push(
+        tg.group(GROUP, forum=True), tg.user(USER), "/tanya siapa presiden ukraina", thread_id=77
+    )
+    (reply,) = await wait_sent(tg, 1)
+    assert reply["_params"]["message_thread_id"] == 77
+
+
+async def test_not_found_empty_ask_sticker_and_english(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.push(tg.private_chat(USER), tg.user(USER), "Siapa juara Piala Dunia 2022?")
+    tg.push(tg.group(GROUP), tg.user(USER), "/ask")
+    tg.push(tg.private_chat(USER), tg.user(USER), sticker=True)
+    tg.push(tg.private_chat(USER + 1), tg.user(USER + 1, "en-GB"), "recipe for fried rice")
+    tg.push(tg.private_chat(USER + 2), tg.user(USER + 2), "😀😀😀")
+    sent = await wait_sent(tg, 5)
+    texts = [m["text"] for m in sent]
+    assert "tidak membahas" in texts[0] and "/sources" in texts[0]
+    assert "/tanya" in texts[1]
+    assert "teks" in texts[2]
+    assert texts[3].startswith("Sorry, my articles do not cover that")
+    assert "Pertanyaannya belum jelas" in texts[4]
+
+
+async def test_edited_question_is_not_answered_twice(bot: RunningBot) -> None:
+    tg = bot.telegram
+    asked = tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    await wait_sent(tg, 1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa dubes rusia", edited_of=asked)
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapan invasi dimulai")
+    sent = await wait_sent(tg, 2)
+    await asyncio.sleep(0.3)
+    assert len(tg.sent) == 2
+    assert "Februari 2022" in sent[1]["text"]
+
+
+async def test_html_is_escaped_and_long_answers_fit(bot: RunningBot, corpus_dir: Path) -> None:
+    tg = bot.telegram
+    long_paragraph = " ".join(["Kalimat <b>tebal</b> & panjang tentang kapal selam."] * 400)
+    (corpus_dir / "kapal.txt").write_text(
+        f"Kapal <Selam> & Teknologi\n\n{long_paragraph}\n\nKapal selam kedua & <i>lagi</i>.\n",
+        encoding="utf-8",
+    )
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    await wait_sent(tg, 1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapal selam tebal panjang")
+    sent = await wait_sent(tg, 2)
+    html = sent[1]["_params"]["text"]
+    assert "Kapal &lt;Selam&gt; &amp; Teknologi" in html
+    assert "&lt;b&gt;<b>tebal</b>&lt;/b&gt;" in html
+    assert html.endswith("…</blockquote>")  # the 20,000-character paragraph was trimmed
+    assert all(len(m["text"]) <= MESSAGE_LIMIT for m in sent)
+
+
+async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_dir: Path) -> None:
+    tg = bot.telegram
+    tg.push(tg.private_chat(USER), tg.user(USER), "/reload")
+    tg.push(tg.group(GROUP), tg.user(USER), "/reload")  # silently ignored in groups
+    (refusal,) = await wait_sent(tg, 1)
+    assert "hanya untuk admin" in refusal["text"]
+    (corpus_dir / "gempa.txt").write_text(
+        "Gempa Cianjur\n\nGempa bermagnitudo 5,6 mengguncang Cianjur pada November 2022.\n",
+        encoding="utf-8",
+    )
+    (corpus_dir / "rusak.txt").write_bytes(b"Judul\n\n\xff\xfe bukan utf-8\n")
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    _, report = await wait_sent(tg, 2)
+    assert "2 artikel" in report["text"]
+    assert "Ditambah: gempa.txt" in report["text"]
+    assert "rusak.txt: not valid UTF-8" in report["text"]
+    await asyncio.sleep(0.3)
+    assert len(tg.sent) == 2
+    tg.push(tg.private_chat(USER), tg.user(USER), "gempa cianjur magnitudo berapa")
+    answer = (await wait_sent(tg, 3))[2]
+    assert "bermagnitudo 5,6" in answer["text"]
+
+
+async def test_reload_with_nothing_usable_keeps_the_old_corpus(
+    bot: RunningBot, corpus_dir: Path
+) -> None:
+    tg = bot.telegram
+    for path in corpus_dir.iterdir():
+        path.write_bytes(b"")
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    (report,) = await wait_sent(tg, 1)
+    assert "Artikel lama tetap dipakai" in report["text"]
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    answer = (await wait_sent(tg, 2))[1]
+    assert "Zelenskyy" in answer["text"]
+
+
+async def test_flood_control_429_is_retried(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=15)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("sendMessage")) == 2
+
+
+async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: oops")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "parse_mode" not in reply["_params"]
+    assert "Zelenskyy" in reply["text"] and "<b>" not in reply["_params"]["text"]
+
+
+async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: Path) -> None:
+    from bot.app import build_application
+    from bot.library import Library
+    from tests.conftest import make_settings
+
+    settings = make_settings(telegram, corpus_dir, rate_limit_questions=2)
+    application = build_application(settings, Library.open(corpus_dir))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        for _ in range(5):
+            telegram.push(
+                telegram.private_chat(USER), telegram.user(USER), "siapa presiden ukraina"
+            )
+        sent = await wait_sent(telegram, 3)
+        await asyncio.sleep(0.3)
+        await application.updater.stop()
+        await application.stop()
+    assert len(telegram.sent) == 3
+    assert "Tunggu sekitar" in sent[2]["text"]
+
+
+async def test_commands_menu_help_and_sources(bot: RunningBot) -> None:
+    tg = bot.telegram
+    scopes = [c["scope"]["type"] for c in tg.method_calls("setMyCommands")]
+    assert scopes == ["all_private_chats", "all_group_chats", "chat"]
+    tg.push(tg.private_chat(USER), tg.user(USER), "/start")
+    tg.push(tg.private_chat(USER), tg.user(USER), "/sources")
+    start, sources = await wait_sent(tg, 2)
+    assert "Contoh:" in start["text"] and "peran indonesia dalam friends for peace" in start["text"]
+    assert "› Penolakan Tegas terhadap NATO" in sources["text"]

@@ -1,0 +1,95 @@
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from bot.app import REDACTED, RedactingFormatter
+from bot.config import Settings, describe_errors
+
+TOKEN = "123456789:AAFakeTokenForTests_0123456789abcdefghij"
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, telegram_bot_token=TOKEN, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"),
+    [
+        ("42,43", {42, 43}),
+        ("[42, 43]", {42, 43}),
+        ("42", {42}),
+        ("", set()),
+        (" 42 , 43 ", {42, 43}),
+    ],
+)
+def test_admin_ids_accept_lists_in_both_forms(raw: str, ids: set[int]) -> None:
+    assert settings(admin_user_ids=raw).admin_user_ids == ids
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert s.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert (str(s.corpus_dir), s.top_k, s.log_level, s.webhook_url) == ("seeds", 3, "INFO", None)
+
+
+def test_env_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ADMIN_USER_IDS", "7,8")
+    monkeypatch.setenv("TOP_K", "5")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    s = Settings(_env_file=None)
+    assert s.admin_user_ids == {7, 8}
+    assert s.top_k == 5
+    assert s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"telegram_bot_token": "not-a-token"},
+            "TELEGRAM_BOT_TOKEN does not look like a bot token",
+        ),
+        ({"top_k": 0}, "TOP_K Input should be greater than or equal to 1"),
+        ({"webhook_url": "https://example.org/hook"}, "WEBHOOK_SECRET must be set"),
+    ],
+)
+def test_errors_name_the_setting_without_its_value(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None, **{"telegram_bot_token": TOKEN, **values})  # type: ignore[arg-type]
+    text = describe_errors(error.value)
+    assert message in text
+    assert TOKEN not in text and "not-a-token" not in text
+
+
+def test_token_is_secret_in_repr() -> None:
+    assert TOKEN not in repr(settings())
+
+
+def test_formatter_redacts_tokens_in_messages_and_tracebacks() -> None:
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise RuntimeError(f"failed POST https://api.telegram.org/bot{TOKEN}/getMe")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "url %s", (TOKEN,), sys.exc_info()
+        )
+    text = formatter.format(record)
+    assert TOKEN not in text and text.count(REDACTED) == 2
+
+
+def test_logging_setup_redacts_and_quietens_httpx() -> None:
+    from bot.app import setup_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging("DEBUG")
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+        assert all(isinstance(h.formatter, RedactingFormatter) for h in root.handlers)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)

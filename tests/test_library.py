@@ -1,0 +1,71 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.library import Changes, Library, diff_articles
+from retrieval import load_corpus
+
+
+def write(directory: Path, name: str, body: str | bytes) -> None:
+    path = directory / name
+    if isinstance(body, bytes):
+        path.write_bytes(body)
+    else:
+        path.write_text(body, encoding="utf-8")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    write(tmp_path, "a.txt", "Banjir\n\nBanjir melanda Jakarta pada Senin pagi.\n")
+    write(tmp_path, "b.txt", "Gempa\n\nGempa mengguncang Cianjur kemarin sore.\n")
+    return tmp_path
+
+
+def test_diff_articles(corpus: Path) -> None:
+    before = load_corpus(corpus)
+    write(corpus, "b.txt", "Gempa\n\nGempa besar mengguncang Cianjur.\n")
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang.\n")
+    (corpus / "a.txt").unlink()
+    assert diff_articles(before, load_corpus(corpus)) == Changes(
+        added=("c.txt",), removed=("a.txt",), changed=("b.txt",)
+    )
+
+
+async def test_broken_file_keeps_its_previous_version(corpus: Path) -> None:
+    library = Library.open(corpus)
+    write(corpus, "a.txt", b"Banjir\n\n\xff broken \xfe\n")
+    report = await library.reload()
+    assert report.error is None
+    assert report.changes.kept == ("a.txt",)
+    assert [a.name for a in report.snapshot.corpus.articles] == ["a.txt", "b.txt"]
+    assert (await library.search("banjir jakarta", 1)).answered
+
+
+async def test_nothing_usable_keeps_the_old_snapshot(corpus: Path) -> None:
+    library = Library.open(corpus)
+    old = library.snapshot
+    for path in corpus.iterdir():
+        path.unlink()
+    report = await library.reload()
+    assert report.error is not None and "no article" in report.error
+    assert library.snapshot is old
+
+
+async def test_concurrent_reloads_run_one_after_the_other(corpus: Path) -> None:
+    library = Library.open(corpus)
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    first, second = await asyncio.gather(library.reload(), library.reload())
+    assert first.changes.added == ("c.txt",)
+    assert second.changes == Changes()  # it saw the first reload's result
+    assert len(library.snapshot.corpus.articles) == 3
+
+
+async def test_searches_during_a_reload_use_the_old_index(corpus: Path) -> None:
+    library = Library.open(corpus)
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    reload = asyncio.create_task(library.reload())
+    during = await library.search("gempa cianjur", 1)
+    await reload
+    assert during.answered
+    assert (await library.search("suara dihitung ulang", 1)).answered

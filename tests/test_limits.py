@@ -1,0 +1,21 @@
+from bot.limits import RateLimiter, Verdict
+
+
+def test_allows_up_to_the_limit_then_warns_once_per_window() -> None:
+    limiter = RateLimiter(limit=2, window=60)
+    assert limiter.check(1, 0).allowed
+    assert limiter.check(1, 1).allowed
+    assert limiter.check(1, 2) == Verdict(allowed=False, warn=True, retry_after=58)
+    assert limiter.check(1, 3) == Verdict(allowed=False, warn=False, retry_after=57)
+    assert limiter.check(2, 3).allowed  # other users are not affected
+    assert limiter.check(1, 60).allowed  # the first question left the window
+    assert limiter.check(1, 61).allowed
+    assert limiter.check(1, 62).warn  # a new window, a new warning
+
+
+def test_forget_idle_drops_users_outside_the_window() -> None:
+    limiter = RateLimiter(limit=1, window=10)
+    limiter.check(1, 0)
+    limiter.check(2, 5)
+    limiter.forget_idle(12)
+    assert set(limiter._asked) == {2}

@@ -1,0 +1,80 @@
+"""`python -m bot` as a real process: start-up errors, serving, and SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import TOKEN
+from tests.telegram_server import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN_"))}
+    env.update(values)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=bot_env(tmp_path),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "TELEGRAM_BOT_TOKEN is not set" in done.stderr
+    assert "BotFather" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -> None:
+    secret = "123456789:AAsecret_value_that_must_not_leak_xxxxxxxx"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path,
+        env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many"),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN does not look like a bot token" in done.stderr
+    assert "TOP_K" in done.stderr
+    assert "secret_value" not in done.stderr + done.stdout
+
+
+def test_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    telegram = FakeTelegram(TOKEN)
+    base_url = telegram.start()
+    try:
+        env = bot_env(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            CORPUS_DIR=str(ROOT / "seeds"),
+            LOG_LEVEL="DEBUG",
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            telegram.push(telegram.private_chat(9), telegram.user(9), "siapa presiden ukraina")
+            (reply,) = telegram.wait_sent(1, timeout=60)
+            assert "Zelenskyy" in reply["text"]
+            time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 0
+        assert "loaded 1 articles, 6 passages" in err
+        assert TOKEN not in err
+        assert TOKEN.split(":")[1] not in err
+        assert "Traceback" not in err
+    finally:
+        telegram.stop()

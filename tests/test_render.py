@@ -1,0 +1,125 @@
+import pytest
+
+from bot import render
+from bot.library import Changes, ReloadReport, Snapshot
+from bot.render import MESSAGE_LIMIT, Lang, telegram_length
+from retrieval import Article, Corpus, Hit, Passage, SearchResult, SkippedFile, Span
+from tests.telegram_server import parse_html
+
+
+def make_hit(text: str, title: str = "Judul", heading: str | None = "Bagian") -> Hit:
+    return Hit(Passage("a.txt", title, heading, 0, text), 1.0, 1.0, (), (), Span(0, len(text)))
+
+
+@pytest.mark.parametrize(
+    ("code", "lang"),
+    [(None, Lang.ID), ("id", Lang.ID), ("en", Lang.EN), ("en-GB", Lang.EN), ("ms", Lang.ID)],
+)
+def test_language_follows_telegram_language_code(code: str | None, lang: Lang) -> None:
+    assert Lang.of(code) is lang
+
+
+def test_quote_escapes_corpus_text_and_marks_highlights() -> None:
+    text = "A <b> & B tentang NATO."
+    hit = Hit(
+        Passage("a.txt", "Judul <x> & y", "Bagian <i>", 0, text),
+        1.0, 1.0, ("nato",), (Span(18, 22),), Span(0, len(text)),
+    )  # fmt: skip
+    html = render.quote(hit)
+    assert html == (
+        "<b>Judul &lt;x&gt; &amp; y</b> › <i>Bagian &lt;i&gt;</i>\n"
+        "<blockquote>A &lt;b&gt; &amp; B tentang <b>NATO</b>.</blockquote>"
+    )
+    assert parse_html(html)  # valid for Telegram
+
+
+def test_lead_passage_shows_title_alone() -> None:
+    hit = make_hit("Isi.", heading=None)
+    assert render.quote(hit).startswith("<b>Judul</b>\n<blockquote>")
+
+
+def test_long_passage_is_trimmed_around_its_best_sentence() -> None:
+    filler = "Kalimat pengisi yang tidak penting sama sekali. " * 60
+    best = "Jawaban penting ada di sini."
+    text = filler + best + " " + filler
+    start = text.index(best)
+    hit = Hit(
+        Passage("a.txt", "T", None, 0, text), 1.0, 1.0, (), (), Span(start, start + len(best))
+    )
+    html = render.quote(hit)
+    assert best in html
+    assert "<blockquote>…" in html and html.endswith("…</blockquote>")
+    assert len(html) < render.PASSAGE_LIMIT + 100
+
+
+def test_huge_title_is_clipped() -> None:
+    html = render.quote(make_hit("Isi.", title="T" * 10_000))
+    assert len(html) < 400
+
+
+@pytest.mark.parametrize("blocks", [3, 10, 40])
+def test_pack_never_exceeds_the_limit_and_keeps_tags_balanced(blocks: int) -> None:
+    block = render.quote(make_hit("kata 😀 " * 150))
+    messages = render.pack([block] * blocks)
+    assert all(telegram_length(m) <= MESSAGE_LIMIT for m in messages)
+    assert sum(m.count("<blockquote>") for m in messages) == blocks
+    for message in messages:
+        parse_html(message)
+
+
+def test_telegram_length_counts_utf16_units() -> None:
+    assert telegram_length("a😀") == 3
+
+
+def test_to_plain_strips_tags_and_unescapes() -> None:
+    assert render.to_plain("<b>A &lt;x&gt; &amp;</b>\n<blockquote>q</blockquote>") == "A <x> &\nq"
+
+
+def test_not_found_and_no_words_answers() -> None:
+    from retrieval import Abstention
+
+    not_found = SearchResult("x", answered=False, hits=(), abstention=Abstention.NOT_FOUND)
+    no_words = SearchResult("?", answered=False, hits=(), abstention=Abstention.NO_WORDS)
+    assert "/sources" in render.answer(not_found, Lang.ID, "contoh")[0]
+    assert "Send /sources" in render.answer(not_found, Lang.EN, "e.g.")[0]
+    assert "<i>contoh &lt;x&gt;</i>" in render.answer(no_words, Lang.ID, "contoh <x>")[0]
+
+
+def articles(count: int) -> tuple[Article, ...]:
+    return tuple(
+        Article(f"{i}.txt", f"Judul {i} <x>", ("Satu", "Dua"), 2, "d") for i in range(count)
+    )
+
+
+@pytest.mark.parametrize("lang", list(Lang))
+def test_help_mentions_how_to_ask_and_examples(lang: Lang) -> None:
+    html = render.help_message(articles(5), ["contoh satu", "contoh dua"], lang, "the_bot")
+    assert "@the_bot" in html and "contoh satu" in html and "/sources" in html
+    assert "Judul 0 &lt;x&gt;" in html and ("2 more" in html or "2 lainnya" in html)
+    parse_html(html)
+
+
+def test_sources_lists_every_article_within_limits() -> None:
+    messages = render.sources_message(articles(300), Lang.ID)
+    assert len(messages) > 1
+    assert all(telegram_length(m) <= MESSAGE_LIMIT for m in messages)
+    assert sum(m.count("› Satu") for m in messages) == 300
+
+
+def report(error: str | None = None, **changes: tuple[str, ...]) -> ReloadReport:
+    corpus = Corpus(articles(2), (), (SkippedFile("bad <1>.txt", "not valid UTF-8"),))
+    snapshot = Snapshot(corpus, None, 0.1)  # type: ignore[arg-type]
+    return ReloadReport(snapshot, Changes(**changes), 0.25, error)
+
+
+def test_reload_message_reports_changes_and_skipped_files() -> None:
+    (html,) = render.reload_message(report(added=("new.txt",), kept=("old.txt",)), Lang.ID)
+    assert "2 artikel" in html and "0.25 detik" in html
+    assert "Ditambah: <code>new.txt</code>" in html
+    assert "versi sebelumnya tetap dipakai: <code>old.txt</code>" in html
+    assert "<code>bad &lt;1&gt;.txt</code>: not valid UTF-8" in html
+
+
+def test_reload_message_when_nothing_loaded() -> None:
+    (html,) = render.reload_message(report(error="no article with a paragraph"), Lang.EN)
+    assert "Nothing usable loaded" in html and "previous articles stay in service" in html
