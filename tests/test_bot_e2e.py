@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from bot.app import build_application
+from bot.library import Library
 from bot.render import MESSAGE_LIMIT
-from tests.conftest import ADMIN, RunningBot, wait_sent
+from retrieval import SearchResult
+from tests.conftest import ADMIN, RunningBot, make_settings, wait_sent
 from tests.telegram_server import FakeTelegram
 
 GROUP = -1001234567890
@@ -177,10 +182,6 @@ async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
 
 
 async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: Path) -> None:
-    from bot.app import build_application
-    from bot.library import Library
-    from tests.conftest import make_settings
-
     settings = make_settings(telegram, corpus_dir, rate_limit_questions=2)
     application = build_application(settings, Library.open(corpus_dir))
     async with application:
@@ -208,3 +209,52 @@ async def test_commands_menu_help_and_sources(bot: RunningBot) -> None:
     start, sources = await wait_sent(tg, 2)
     assert "Contoh:" in start["text"] and "peran indonesia dalam friends for peace" in start["text"]
     assert "› Penolakan Tegas terhadap NATO" in sources["text"]
+
+
+async def test_handler_error_is_reported_in_one_line_and_the_bot_goes_on(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = bot.telegram
+    real_search = bot.library.search
+    calls = 0
+
+    async def flaky(question: str, k: int) -> SearchResult:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("index exploded")
+        return await real_search(question, k)
+
+    monkeypatch.setattr(bot.library, "search", flaky)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    failed, answered = await wait_sent(tg, 2)
+    assert failed["text"] == "Maaf, terjadi kesalahan. Silakan coba lagi sebentar lagi."
+    assert "Zelenskyy" in answered["text"]
+    assert "index exploded" in caplog.text
+
+
+async def test_hostile_input_gets_polite_answers_and_the_bot_keeps_answering(
+    bot: RunningBot,
+) -> None:
+    tg = bot.telegram
+    chat, user = tg.private_chat(USER), tg.user(USER)
+    for text in ["x" * 10_000, "кто посол России?", "‮‏\u200d", "<b>&amp;</b>", "🇮🇩" * 500]:
+        tg.push(chat, user, text)
+    tg.push(chat, user, "siapa presiden ukraina")
+    sent = await wait_sent(tg, 6)
+    assert all(m["text"] for m in sent)
+    assert "Zelenskyy" in sent[5]["text"]
+
+
+async def test_failing_command_menu_is_logged_not_fatal(
+    telegram: FakeTelegram, corpus_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram.fail_next("setMyCommands", 400, "Bad Request: BOT_COMMAND_INVALID")
+    settings = make_settings(telegram, corpus_dir)
+    application = build_application(settings, Library.open(corpus_dir))
+    async with application:
+        assert application.post_init is not None
+        await application.post_init(application)
+    assert "could not set the all_private_chats command menu" in caplog.text
+    assert len(telegram.method_calls("setMyCommands")) == 3
