@@ -6,6 +6,7 @@ import logging
 import sys
 
 from pydantic import ValidationError
+from telegram.error import InvalidToken
 
 from bot.app import run, setup_logging
 from bot.config import Settings, describe_errors
@@ -41,9 +42,17 @@ def main() -> int:
         settings.corpus_dir,
         library.snapshot.build_seconds,
     )
-    for skipped in corpus.skipped:
-        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
-    run(settings, library)
+    try:
+        run(settings, library)
+    except InvalidToken:
+        # PTB's message quotes the token, so it is not logged.
+        logger.error(
+            "Telegram rejected TELEGRAM_BOT_TOKEN: check it, or get a new one from @BotFather"
+        )
+        return 2
+    except Exception:
+        logger.exception("the bot stopped on an unexpected error")  # the formatter redacts
+        return 1
     return 0
 
 

@@ -98,7 +98,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             CommandHandler(["ask", "tanya"], handlers.ask, filters=new),
             # Not blocking: questions keep being answered while a reload builds its index.
             CommandHandler("reload", handlers.reload, filters=new, block=False),
-            MessageHandler(new & ~filters.COMMAND, handlers.message),
+            MessageHandler(new & ~filters.COMMAND & ~filters.StatusUpdate.ALL, handlers.message),
         ]
     )
     application.add_error_handler(handlers.error)

@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 from bot import render
 from bot.library import Library
 from bot.limits import RateLimiter
-from bot.render import Lang
+from bot.render import Lang, clip
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def command_argument(text: str | None) -> str:
 def example_questions(headings: Sequence[str], titles: Sequence[str], count: int = 3) -> list[str]:
     """Example questions from the corpus: its section headings, else its titles, lower-cased."""
     topics = [*headings, *titles]
-    cleaned = [re.sub(r"[\"“”]", "", topic).lower() for topic in topics]
+    cleaned = [clip(re.sub(r"[\"“”]", "", topic).lower(), 80) for topic in topics]
     return list(dict.fromkeys(cleaned))[:count]
 
 

@@ -29,9 +29,13 @@ class RateLimiter:
         self.window = window
         self._asked: dict[int, deque[float]] = {}
         self._warned_until: dict[int, float] = {}
+        self._swept = float("-inf")
 
     def check(self, key: int, now: float) -> Verdict:
         """Record a question from `key` at time `now` (seconds) and judge it."""
+        if now - self._swept > self.window:
+            self.forget_idle(now)
+            self._swept = now
         times = self._asked.setdefault(key, deque())
         while times and times[0] <= now - self.window:
             times.popleft()

@@ -73,7 +73,7 @@ _TEXTS: dict[str, dict[Lang, str]] = {
 
 def text(key: str, lang: Lang, **values: object) -> str:
     """A fixed reply in `lang`, with `values` HTML-escaped into it."""
-    return _TEXTS[key][lang].format(**{k: escape(str(v)) for k, v in values.items()})
+    return _TEXTS[key][lang].format(**{k: escape(clip(str(v))) for k, v in values.items()})
 
 
 def escape(value: str) -> str:
@@ -93,7 +93,7 @@ def clip(value: str, limit: int = LABEL_LIMIT) -> str:
 
 def telegram_length(message: str) -> int:
     """Length as Telegram counts it (UTF-16 code units) of the HTML source, an upper bound."""
-    return len(message.encode("utf-16-le")) // 2
+    return len(message.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def answer(result: SearchResult, lang: Lang, example: str) -> list[str]:
@@ -160,16 +160,26 @@ def _window(body: str, best: Span, limit: int) -> Span:
 
 
 def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks into as few messages as fit `limit`, never splitting a block.
+    """Join blocks into as few messages as fit `limit`.
 
-    A block must itself fit; quoted passages are trimmed to make sure of that.
+    Blocks are kept whole where they fit (a quoted passage is trimmed to fit); a longer block
+    is split between its lines, and a single line that is still too long loses its markup
+    and is cut.
     """
-    messages: list[str] = []
+    pieces: list[str] = []
     for block in blocks:
-        if messages and telegram_length(messages[-1]) + 2 + telegram_length(block) <= limit:
-            messages[-1] += "\n\n" + block
+        if telegram_length(block) <= limit:
+            pieces.append(block)
+            continue
+        for line in block.split("\n"):
+            fits = telegram_length(line) <= limit
+            pieces.append(line if fits else escape(clip(to_plain(line), limit // 2)))
+    messages: list[str] = []
+    for piece in pieces:
+        if messages and telegram_length(messages[-1]) + 2 + telegram_length(piece) <= limit:
+            messages[-1] += "\n\n" + piece
         else:
-            messages.append(block)
+            messages.append(piece)
     return messages
 
 
@@ -179,8 +189,8 @@ def help_message(
     """/start and /help: what the bot knows and how to ask, with examples from the corpus."""
     topics = ", ".join(f"<i>{escape(clip(a.title))}</i>" for a in articles[:3])
     more = len(articles) - 3
-    sample = "\n".join(f"• {escape(e)}" for e in examples)
-    first = escape(examples[0]) if examples else "..."
+    sample = "\n".join(f"• {escape(clip(e))}" for e in examples)
+    first = escape(clip(examples[0])) if examples else "..."
     if lang is Lang.EN:
         known = f"I answer questions about {len(articles)} news article(s): {topics}"
         known += f" and {more} more." if more > 0 else "."
@@ -248,11 +258,14 @@ def reload_message(report: ReloadReport, lang: Lang) -> list[str]:
         labels, (changes.added, changes.removed, changes.changed, changes.kept), strict=True
     ):
         if names:
-            lines.append(f"{label}: " + ", ".join(f"<code>{escape(n)}</code>" for n in names))
+            lines.append(f"{label}:")
+            lines += [f"• <code>{escape(clip(n))}</code>" for n in names]
     if not report.error and not (changes.added or changes.removed or changes.changed):
         lines.append("No file changed." if en else "Tidak ada file yang berubah.")
     blocks = ["\n".join(lines)]
     if corpus.skipped:
-        blocks.append("Skipped files:" if en else "File yang dilewati:")
-        blocks += [f"• <code>{escape(s.name)}</code>: {escape(s.reason)}" for s in corpus.skipped]
+        skipped = [
+            f"• <code>{escape(clip(s.name))}</code>: {escape(s.reason)}" for s in corpus.skipped
+        ]
+        blocks.append("\n".join(["Skipped files:" if en else "File yang dilewati:", *skipped]))
     return pack(blocks)

@@ -14,10 +14,9 @@ from retrieval.corpus import (
     load_corpus,
 )
 from retrieval.index import Abstention, Hit, Index, SearchParams, SearchResult, Span, sentences
-from retrieval.text import ANALYZER_VERSION, Analyzer
+from retrieval.text import Analyzer
 
 __all__ = [
-    "ANALYZER_VERSION",
     "Abstention",
     "Analyzer",
     "Article",

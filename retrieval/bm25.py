@@ -91,7 +91,10 @@ class BM25Matrix:
         return cols, np.array([w for _, w in known], dtype=np.float64)
 
     def scores(self, terms: Mapping[str, float]) -> FloatArray:
-        """Score every document for weighted query terms (weight = how often the term is asked)."""
+        """Score every document for weighted query terms.
+
+        A term's weight is how often it is asked (as in rank-bm25), or less for a typo correction.
+        """
         cols, weights = self.columns(terms)
         if not cols.size:
             return np.zeros(self.size)

@@ -32,7 +32,7 @@ _MD_INLINE = (
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
     (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
-    (re.compile(r"<[^>\n]+>"), ""),
+    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>\n]*)?/?>"), ""),
     (re.compile(r"`([^`]*)`"), r"\1"),
     (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
@@ -117,6 +117,9 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     passages: list[Passage] = []
     skipped: list[SkippedFile] = []
     for path, name in _article_files(directory):
+        if isinstance(name, SkippedFile):
+            skipped.append(name)
+            continue
         try:
             data = _read(path, max_file_bytes)
             title, sections = _parse(data.decode("utf-8-sig"), path.suffix.lower(), boilerplate)
@@ -143,8 +146,12 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     return Corpus(tuple(articles), tuple(passages), tuple(skipped))
 
 
-def _article_files(directory: Path) -> Iterator[tuple[Path, str]]:
-    """Yield article files below `directory` with their relative names; never leave it."""
+def _article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:
+    """Yield article files below `directory` with their relative names; never leave it.
+
+    A file that cannot be used as named (a symlink loop, a name that is not UTF-8) comes with
+    the reason it is skipped instead of its name.
+    """
     root = directory.resolve()
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
@@ -152,9 +159,18 @@ def _article_files(directory: Path) -> Iterator[tuple[Path, str]]:
             continue
         if path.suffix.lower() not in ARTICLE_SUFFIXES:
             continue
-        if not path.resolve().is_relative_to(root) or not path.is_file():
+        name = relative.as_posix()
+        printable = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        if printable != name:
+            yield path, SkippedFile(printable, "file name is not valid UTF-8")
             continue
-        yield path, relative.as_posix()
+        try:
+            inside = path.resolve(strict=True).is_relative_to(root)
+        except (OSError, RuntimeError):  # a broken link or a symlink loop
+            yield path, SkippedFile(name, "broken symbolic link")
+            continue
+        if inside and path.is_file():
+            yield path, name
 
 
 def _read(path: Path, max_file_bytes: int) -> bytes:

@@ -157,9 +157,6 @@ class Index:
         self._surface_vocabulary = sorted(self._exact.vocabulary)
         self._stem_of = {t.surface: t.stem for body in bodies for t in body}
 
-    def __len__(self) -> int:
-        return len(self.passages)
-
     def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
         """Find the passages that best answer `question`.
 
@@ -309,7 +306,7 @@ def sentences(text: str) -> list[Span]:
     spans = []
     start = 0
     for match in _SENTENCE_BREAK.finditer(text):
-        if _ABBREVIATION.search(text, 0, match.end()):
+        if _ABBREVIATION.search(text, max(0, match.end() - 12), match.end()):
             continue
         spans.append(Span(start, match.end()))
         start = match.end()

@@ -6,6 +6,7 @@ The same `Analyzer` reads articles and questions, so both sides of a match are s
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,17 +16,14 @@ from importlib import resources
 import Stemmer
 from wordfreq import zipf_frequency
 
-# Bump when analysis changes in a way that changes index terms (on-disk caches key on it).
-ANALYZER_VERSION = "1"
-
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011"), "-")
 _APOSTROPHES = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?=[^\W\d_])")
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 # A word in raw text may also hold joiners, combining accents, apostrophes and Unicode hyphens.
+_JOINERS = "\u00ad\u200b-\u200d\u2060\u0300-\u036f"
 _RAW_WORD = re.compile(
-    r"[^\W_][^\W_\u00ad\u200b-\u200d\u2060\u0300-\u036f]*"
-    r"(?:['\u2019\u02bc\u2010\u2011-][^\W_\u00ad\u200b-\u200d\u2060\u0300-\u036f]+)*"
+    rf"[^\W_](?:[^\W_]|[{_JOINERS}])*(?:['\u2019\u02bc\u2010\u2011-](?:[^\W_]|[{_JOINERS}])+)*"
 )
 # Chat shorthand for reduplication: "negara2" means "negara-negara".
 _CHAT_PLURAL = re.compile(r"^([^\W\d_]{2,})2$")
@@ -146,6 +144,8 @@ class Analyzer:
         self.stop_words = stop_words
         self.slang = dict(slang)
         self._stem = lru_cache(maxsize=cache_size)(partial(_stem_fully, stem))
+        # Searches and index builds run in worker threads; PyStemmer objects are not thread-safe.
+        self._lock = threading.Lock()
 
     @classmethod
     def default(cls) -> Analyzer:
@@ -160,7 +160,8 @@ class Analyzer:
         """Stem one normalised word (numbers and short words are kept as they are)."""
         if len(word) < 4 or not word.isalpha():
             return word
-        return self._stem(word)
+        with self._lock:
+            return self._stem(word)
 
     def words(self, text: str) -> Iterator[tuple[str, int, int]]:
         """Yield every normalised word of `text` (stop words included) with its source span."""

@@ -96,6 +96,21 @@ async def test_not_found_empty_ask_sticker_and_english(bot: RunningBot) -> None:
     assert "Pertanyaannya belum jelas" in texts[4]
 
 
+async def test_service_messages_are_not_questions(bot: RunningBot) -> None:
+    tg = bot.telegram
+    pinned = tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    await wait_sent(tg, 1)
+    service = {"message_id": 99, "date": 0, "chat": tg.private_chat(USER), "from": tg.user(USER)}
+    with tg._changed:
+        tg.updates.append({"update_id": 500, "message": {**service, "pinned_message": pinned}})
+        tg._changed.notify_all()
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapan invasi dimulai")
+    sent = await wait_sent(tg, 2)
+    await asyncio.sleep(0.3)
+    assert len(tg.sent) == 2
+    assert "Februari 2022" in sent[1]["text"]
+
+
 async def test_edited_question_is_not_answered_twice(bot: RunningBot) -> None:
     tg = bot.telegram
     asked = tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
@@ -140,7 +155,7 @@ async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_di
     tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
     _, report = await wait_sent(tg, 2)
     assert "2 artikel" in report["text"]
-    assert "Ditambah: gempa.txt" in report["text"]
+    assert "Ditambah:\n• gempa.txt" in report["text"]
     assert "rusak.txt: not valid UTF-8" in report["text"]
     await asyncio.sleep(0.3)
     assert len(tg.sent) == 2

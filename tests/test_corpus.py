@@ -47,7 +47,8 @@ def test_plain_text_boilerplate_and_wrapped_lines(tmp_path: Path) -> None:
         tmp_path,
         "a.txt",
         "Judul Berita\n\nParagraf pembuka yang\nterbungkus dua baris.\n\n"
-        "Baca juga: Berita lain yang menarik\n\nSubjudul Penting\n\nIsi bagian kedua.\n\n"
+        "Baca juga: Berita lain yang menarik\n\nFoto: Antara/Budi\n\nSubjudul Penting\n\n"
+        "Isi bagian kedua.\n\n"
         "Advertisement\n\nScroll to Top\n",
     )
     corpus = load_corpus(tmp_path)
@@ -120,6 +121,25 @@ def test_hidden_other_extensions_and_outside_symlinks_are_ignored(tmp_path: Path
     (corpus_dir / "inside-link.txt").symlink_to(corpus_dir / "ok.txt")
     corpus = load_corpus(corpus_dir)
     assert [a.name for a in corpus.articles] == ["inside-link.txt", "ok.txt"]
+
+
+def test_symlink_loops_broken_links_and_odd_names_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "ok.txt", "Judul\n\nParagraf.\n")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    (tmp_path / "rusak\udcfe.txt").write_text("Judul\n\nParagraf.\n", encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    assert [a.name for a in corpus.articles] == ["ok.txt"]
+    assert {(s.name, s.reason) for s in corpus.skipped} == {
+        ("gone.txt", "broken symbolic link"),
+        ("loop.txt", "broken symbolic link"),
+        ("rusak\ufffd.txt", "file name is not valid UTF-8"),
+    }
+
+
+def test_markdown_keeps_comparisons_and_drops_tags(tmp_path: Path) -> None:
+    write(tmp_path, "m.md", "# T\n\nJika x < 5 dan y > 3 maka <span>benar</span>.\n")
+    assert load_corpus(tmp_path).passages[0].text == "Jika x < 5 dan y > 3 maka benar."
 
 
 def test_article_digest_changes_with_content(tmp_path: Path) -> None:

@@ -19,3 +19,11 @@ def test_forget_idle_drops_users_outside_the_window() -> None:
     limiter.check(2, 5)
     limiter.forget_idle(12)
     assert set(limiter._asked) == {2}
+
+
+def test_idle_users_are_forgotten_as_time_passes() -> None:
+    limiter = RateLimiter(limit=1, window=10)
+    for user in range(100):
+        limiter.check(user, 0)
+    limiter.check(1000, 20)
+    assert set(limiter._asked) == {1000}

@@ -47,6 +47,26 @@ def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -
     assert "secret_value" not in done.stderr + done.stdout
 
 
+def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path) -> None:
+    telegram = FakeTelegram("987654321:AAAnotherTokenTheServerExpects_0123456789")
+    base_url = telegram.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot"], cwd=tmp_path,
+            env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
+                        CORPUS_DIR=str(ROOT / "seeds")),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        telegram.stop()
+    assert done.returncode == 2
+    assert done.stderr.rstrip().endswith(
+        "Telegram rejected TELEGRAM_BOT_TOKEN: check it, or get a new one from @BotFather"
+    )
+    # PTB logs its own traceback here; the formatter must have taken the token out of it.
+    assert TOKEN.split(":")[1] not in done.stderr + done.stdout
+
+
 def test_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     telegram = FakeTelegram(TOKEN)
     base_url = telegram.start()

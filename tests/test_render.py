@@ -115,11 +115,27 @@ def report(error: str | None = None, **changes: tuple[str, ...]) -> ReloadReport
 def test_reload_message_reports_changes_and_skipped_files() -> None:
     (html,) = render.reload_message(report(added=("new.txt",), kept=("old.txt",)), Lang.ID)
     assert "2 artikel" in html and "0.25 detik" in html
-    assert "Ditambah: <code>new.txt</code>" in html
-    assert "versi sebelumnya tetap dipakai: <code>old.txt</code>" in html
+    assert "Ditambah:\n• <code>new.txt</code>" in html
+    assert "versi sebelumnya tetap dipakai:\n• <code>old.txt</code>" in html
     assert "<code>bad &lt;1&gt;.txt</code>: not valid UTF-8" in html
 
 
 def test_reload_message_when_nothing_loaded() -> None:
     (html,) = render.reload_message(report(error="no article with a paragraph"), Lang.EN)
     assert "Nothing usable loaded" in html and "previous articles stay in service" in html
+
+
+def test_oversized_lists_and_titles_still_fit() -> None:
+    huge = (Article("a.txt", "T " * 5000, tuple(f"Bagian {i}" for i in range(900)), 1, "d"),)
+    many = tuple(f"file-{i:04}.txt" for i in range(900))
+    corpus = Corpus(huge, (), tuple(SkippedFile(n, "empty file") for n in many))
+    big = ReloadReport(Snapshot(corpus, None, 0.1), Changes(added=many), 1.0)  # type: ignore[arg-type]
+    messages = [
+        *render.sources_message(huge, Lang.ID),
+        *render.reload_message(big, Lang.EN),
+        render.help_message(huge, ["x" * 5000], Lang.ID, "bot"),
+        render.pack(["<b>" + "y" * 9000 + "</b>"])[0],
+    ]
+    for message in messages:
+        assert telegram_length(message) <= MESSAGE_LIMIT
+        parse_html(message)
