@@ -125,7 +125,11 @@ def make_analyzer(stemmer: str) -> Analyzer:
     elif stemmer == "sastrawi":
         from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-        stem = StemmerFactory().create_stemmer().stem
+        sastrawi = StemmerFactory().create_stemmer()
+        # Its dictionary is a list searched word by word; a set gives the same answers, faster.
+        dictionary = sastrawi.delegatedStemmer.dictionary
+        dictionary.words = set(dictionary.words)
+        stem = sastrawi.stem
     else:
         stem = str
     return Analyzer(

@@ -139,13 +139,15 @@ class Analyzer:
         stop_words: frozenset[str],
         slang: Mapping[str, tuple[str, ...]],
         stem: Callable[[str], str],
-        cache_size: int = 1 << 18,
+        cache_size: int = 1 << 19,
     ) -> None:
         self.stop_words = stop_words
         self.slang = dict(slang)
         self._stem = lru_cache(maxsize=cache_size)(partial(_stem_fully, stem))
         # Searches and index builds run in worker threads; PyStemmer objects are not thread-safe.
         self._lock = threading.Lock()
+        # News vocabulary repeats heavily: analyse each spelling once.
+        self._word = lru_cache(maxsize=cache_size)(self._analyze_word)
 
     @classmethod
     def default(cls) -> Analyzer:
@@ -163,20 +165,21 @@ class Analyzer:
         with self._lock:
             return self._stem(word)
 
-    def words(self, text: str) -> Iterator[tuple[str, int, int]]:
-        """Yield every normalised word of `text` (stop words included) with its source span."""
-        for match in _RAW_WORD.finditer(text):
-            start, end = match.span()
-            for token in _WORD.findall(normalize(match.group())):
-                for part in split_reduplication(token):
-                    for word in self.slang.get(part, (part,)):
-                        for piece in split_reduplication(word):
-                            yield piece, start, end
-
     def terms(self, text: str) -> list[Term]:
         """Return the content terms of `text` in order: no stop words, no lone letters."""
         return [
-            Term(word, self.stem(word), start, end)
-            for word, start, end in self.words(text)
-            if word not in self.stop_words and (len(word) > 1 or word.isdigit())
+            Term(surface, stem, match.start(), match.end())
+            for match in _RAW_WORD.finditer(text)
+            for surface, stem in self._word(match.group())
         ]
+
+    def _analyze_word(self, raw: str) -> tuple[tuple[str, str], ...]:
+        """The (surface, stem) content terms of one word as written; cached per spelling."""
+        found = []
+        for token in _WORD.findall(normalize(raw)):
+            for part in split_reduplication(token):
+                for word in self.slang.get(part, (part,)):
+                    for piece in split_reduplication(word):
+                        if piece not in self.stop_words and (len(piece) > 1 or piece.isdigit()):
+                            found.append((piece, self.stem(piece)))
+        return tuple(found)

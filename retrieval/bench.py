@@ -1,0 +1,161 @@
+"""Benchmark the engine on synthetic news archives, against plain rank-bm25 in the same run.
+
+    python -m retrieval.bench [--sizes 1000 10000 100000] [--words DIR] [--queries 200]
+
+Archives are made of real Indonesian words drawn at their real frequencies from the text files
+under `--words` (default: the external evaluation corpus), written as article files, then
+loaded and indexed exactly as the bot does. Each size runs in its own process, so its peak
+memory is its own. Prints one table; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import rank_bm25
+
+from retrieval.corpus import load_corpus
+from retrieval.index import Index
+from retrieval.text import Analyzer
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+PASSAGES_PER_ARTICLE = 10
+BASELINE_QUERIES = 30
+
+
+def word_frequencies(directory: Path) -> Counter[str]:
+    """Count the words of every .md/.txt file under `directory`."""
+    counts: Counter[str] = Counter()
+    for path in sorted(directory.rglob("*")):
+        if path.suffix in {".md", ".txt"}:
+            counts.update(_WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return counts
+
+
+def write_archive(target: Path, size: int, counts: Counter[str], seed: int) -> None:
+    """Write `size` synthetic paragraphs as articles of ten, with titles and headings."""
+    rng = np.random.default_rng(seed)
+    words = np.array(list(counts))
+    weights = np.array(list(counts.values()), dtype=np.float64)
+    weights /= weights.sum()
+
+    def sentence(length: int) -> str:
+        text = " ".join(rng.choice(words, size=length, p=weights))
+        return text[:1].upper() + text[1:] + "."
+
+    for number in range(0, size, PASSAGES_PER_ARTICLE):
+        parts = [sentence(8)[:-1]]
+        for position in range(min(PASSAGES_PER_ARTICLE, size - number)):
+            if position % 3 == 2:
+                parts.append(sentence(4)[:-1])
+            length = int(np.clip(rng.normal(60, 25), 10, 200))
+            parts.append(" ".join(sentence(s) for s in _split(length, rng)))
+        (target / f"{number // PASSAGES_PER_ARTICLE:06}.txt").write_text(
+            "\n\n".join(parts) + "\n", encoding="utf-8"
+        )
+
+
+def _split(length: int, rng: np.random.Generator) -> list[int]:
+    sizes = []
+    while length > 0:
+        size = min(length, int(rng.integers(8, 25)))
+        sizes.append(size)
+        length -= size
+    return sizes
+
+
+def questions(index: Index, count: int, seed: int) -> list[str]:
+    """Questions that paraphrase a random passage: a wh-word and a few of its words."""
+    rng = np.random.default_rng(seed)
+    asked = []
+    for row in rng.integers(0, len(index.passages), size=count):
+        words = index.passages[int(row)].text.rstrip(".").split()
+        picked = rng.choice(words, size=min(len(words), int(rng.integers(3, 9))), replace=False)
+        asked.append("Apa " + " ".join(picked) + "?")
+    return asked
+
+
+def run_one(directory: Path, queries: int) -> dict[str, float]:
+    """Measure one archive in this process; return the figures."""
+    started = time.perf_counter()
+    corpus = load_corpus(directory)
+    analyzer = Analyzer.default()
+    index = Index(corpus.passages, analyzer)
+    build = time.perf_counter() - started
+    asked = questions(index, queries, seed=1)
+    index.search(asked[0])  # first-call costs (word frequencies, caches) are not per query
+    timings = []
+    for question in asked:
+        begin = time.perf_counter()
+        index.search(question)
+        timings.append(time.perf_counter() - begin)
+    documents = [[t.stem for t in analyzer.terms(p.text)] for p in corpus.passages]
+    reference = rank_bm25.BM25Okapi(documents)
+    baseline = []
+    engine = []
+    for question in asked[:BASELINE_QUERIES]:
+        stems = [t.stem for t in analyzer.terms(question)]
+        begin = time.perf_counter()
+        reference.get_scores(stems)
+        baseline.append(time.perf_counter() - begin)
+        begin = time.perf_counter()
+        index.search(question)
+        engine.append(time.perf_counter() - begin)
+    return {
+        "passages": len(corpus.passages),
+        "build_s": build,
+        "p50_ms": statistics.median(timings) * 1000,
+        "p95_ms": float(np.percentile(timings, 95)) * 1000,
+        "baseline_p50_ms": statistics.median(baseline) * 1000,
+        "speedup": statistics.median(baseline) / statistics.median(engine),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build each archive, measure it in a child process, and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m retrieval.bench", description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument(
+        "--words", type=Path, default=Path(__file__).resolve().parents[2] / "shared/eval/external"
+    )
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.queries)))
+        return 0
+    if not args.words.is_dir():
+        print(f"error: no word source at {args.words} (use --words DIR)", file=sys.stderr)
+        return 2
+    counts = word_frequencies(args.words)
+    print(f"{'passages':>9} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7} {'rank_bm25 p50':>14}"
+          f" {'speed-up':>9} {'peak MB':>8}")  # fmt: skip
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            write_archive(Path(folder), size, counts, seed=size)
+            child = subprocess.run(
+                [sys.executable, "-m", "retrieval.bench", "--one", folder,
+                 "--queries", str(args.queries)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+        row = json.loads(child.stdout)
+        print(f"{row['passages']:>9,.0f} {row['build_s']:>8.1f} {row['p50_ms']:>7.2f}"
+              f" {row['p95_ms']:>7.2f} {row['baseline_p50_ms']:>11.1f} ms"
+              f" {row['speedup']:>8.1f}x {row['peak_rss_mb']:>8.0f}", flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
