@@ -140,22 +140,19 @@ class Index:
         self.passages = tuple(passages)
         self.analyzer = analyzer
         self.params = params or SearchParams()
-        bodies = [analyzer.terms(p.text) for p in self.passages]
-        context_cache: dict[tuple[str, str | None], list[str]] = {}
-        contexts = []
+        bodies = [analyzer.tokens(p.text) for p in self.passages]
+        contexts: dict[tuple[str, str | None], list[str]] = {}
         for p in self.passages:
-            key = (p.title, p.heading)
-            if key not in context_cache:
-                terms = analyzer.terms(f"{p.title}\n{p.heading or ''}")
-                context_cache[key] = [t.stem for t in terms]
-            contexts.append(context_cache[key])
+            if (p.title, p.heading) not in contexts:
+                title = analyzer.tokens(f"{p.title}\n{p.heading or ''}")
+                contexts[p.title, p.heading] = [stem for _, stem in title]
         bm25 = self.params.bm25
-        self._stems = BM25Matrix([[t.stem for t in body] for body in bodies], bm25)
-        self._exact = BM25Matrix([[t.surface for t in body] for body in bodies], bm25)
-        self._pairs = BM25Matrix([_pairs(t.stem for t in body) for body in bodies], bm25)
-        self._context = BM25Matrix(contexts, bm25)
-        self._surface_vocabulary = sorted(self._exact.vocabulary)
-        self._stem_of = {t.surface: t.stem for body in bodies for t in body}
+        self._stems = BM25Matrix([[stem for _, stem in body] for body in bodies], bm25)
+        self._exact = BM25Matrix([[surface for surface, _ in body] for body in bodies], bm25)
+        self._pairs = BM25Matrix([_pairs(stem for _, stem in body) for body in bodies], bm25)
+        self._context = BM25Matrix([contexts[p.title, p.heading] for p in self.passages], bm25)
+        self._stem_of = {surface: stem for body in bodies for surface, stem in body}
+        self._surface_vocabulary = sorted(self._stem_of)
 
     def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
         """Find the passages that best answer `question`.

@@ -173,6 +173,10 @@ class Analyzer:
             for surface, stem in self._word(match.group())
         ]
 
+    def tokens(self, text: str) -> list[tuple[str, str]]:
+        """The (surface, stem) pairs of `terms`, without spans: the lean form for indexing."""
+        return [pair for match in _RAW_WORD.finditer(text) for pair in self._word(match.group())]
+
     def _analyze_word(self, raw: str) -> tuple[tuple[str, str], ...]:
         """The (surface, stem) content terms of one word as written; cached per spelling."""
         found = []
