@@ -30,18 +30,21 @@ def main() -> int:
         return 2
     setup_logging(settings.log_level)
     try:
-        library = Library.open(settings.corpus_dir)
+        library = Library.open(settings.corpus_dir, settings.index_cache)
     except CorpusError as error:
         logger.error("cannot start: %s (set CORPUS_DIR to a folder of articles)", error)
         return 2
     corpus = library.snapshot.corpus
     logger.info(
-        "loaded %d articles, %d passages from %s in %.2f s",
+        "loaded %d articles, %d passages from %s in %.2f s%s",
         len(corpus.articles),
         len(corpus.passages),
         settings.corpus_dir,
         library.snapshot.build_seconds,
+        " (index from cache)" if library.snapshot.from_cache else "",
     )
+    for skipped in corpus.skipped:
+        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
     try:
         run(settings, library)
     except InvalidToken:

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     corpus_dir: Path = Path("seeds")
+    index_cache: Path | None = Path(".cache/index.npz")
     top_k: int = Field(default=3, ge=1, le=10)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     rate_limit_questions: int = Field(default=6, ge=1)
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @field_validator("webhook_url", "webhook_secret", "index_cache", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval import Analyzer, Corpus, CorpusError, Index, SearchResult, load_corpus
+from retrieval import Analyzer, Corpus, CorpusError, Index, SearchResult, open_index
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,7 @@ class Snapshot:
     corpus: Corpus
     index: Index
     build_seconds: float
+    from_cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,38 +76,48 @@ def keep_broken(previous: Corpus, current: Corpus) -> Corpus:
     return Corpus(tuple(articles), tuple(passages), current.skipped)
 
 
-def build_snapshot(directory: Path, analyzer: Analyzer, previous: Corpus | None = None) -> Snapshot:
-    """Load `directory` and index it (slow: call off the event loop once serving).
+def build_snapshot(
+    directory: Path,
+    analyzer: Analyzer,
+    cache_file: Path | None,
+    previous: Corpus | None = None,
+) -> Snapshot:
+    """Load `directory` and its index, from the cache when it is current.
+
+    Building is slow, so once serving call this off the event loop.
 
     Raises:
         CorpusError: If nothing usable loads.
     """
     started = time.perf_counter()
-    corpus = load_corpus(directory)
-    if previous is not None:
-        corpus = keep_broken(previous, corpus)
-    index = Index(corpus.passages, analyzer)
-    return Snapshot(corpus, index, time.perf_counter() - started)
+    opened = open_index(directory, analyzer, cache_file)
+    corpus, index = opened.corpus, opened.index
+    if previous is not None and (merged := keep_broken(previous, corpus)) is not corpus:
+        corpus, index = merged, Index(merged.passages, analyzer)
+    return Snapshot(corpus, index, time.perf_counter() - started, opened.from_cache)
 
 
 class Library:
     """Serves searches from the current snapshot; reloads swap in a new one atomically."""
 
-    def __init__(self, directory: Path, analyzer: Analyzer, snapshot: Snapshot) -> None:
+    def __init__(
+        self, directory: Path, analyzer: Analyzer, cache_file: Path | None, snapshot: Snapshot
+    ) -> None:
         self.directory = directory
+        self.cache_file = cache_file
         self._analyzer = analyzer
         self._snapshot = snapshot
         self._reload_lock = asyncio.Lock()
 
     @classmethod
-    def open(cls, directory: Path) -> Library:
+    def open(cls, directory: Path, cache_file: Path | None = None) -> Library:
         """Build the first snapshot (at start-up, before polling).
 
         Raises:
             CorpusError: If nothing usable loads.
         """
         analyzer = Analyzer.default()
-        return cls(directory, analyzer, build_snapshot(directory, analyzer))
+        return cls(directory, analyzer, cache_file, build_snapshot(directory, analyzer, cache_file))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -128,7 +139,7 @@ class Library:
             old = self._snapshot
             try:
                 new = await asyncio.to_thread(
-                    build_snapshot, self.directory, self._analyzer, old.corpus
+                    build_snapshot, self.directory, self._analyzer, self.cache_file, old.corpus
                 )
             except CorpusError as error:
                 logger.warning("reload failed, keeping the old corpus: %s", error)

@@ -5,6 +5,7 @@ This package knows nothing of Telegram or of settings objects.
 """
 
 from retrieval.bm25 import BM25Params, Variant
+from retrieval.cache import Opened, open_index
 from retrieval.corpus import (
     Article,
     Corpus,
@@ -14,9 +15,10 @@ from retrieval.corpus import (
     load_corpus,
 )
 from retrieval.index import Abstention, Hit, Index, SearchParams, SearchResult, Span, sentences
-from retrieval.text import Analyzer
+from retrieval.text import ANALYZER_VERSION, Analyzer
 
 __all__ = [
+    "ANALYZER_VERSION",
     "Abstention",
     "Analyzer",
     "Article",
@@ -25,6 +27,7 @@ __all__ = [
     "CorpusError",
     "Hit",
     "Index",
+    "Opened",
     "Passage",
     "SearchParams",
     "SearchResult",
@@ -32,5 +35,6 @@ __all__ = [
     "Span",
     "Variant",
     "load_corpus",
+    "open_index",
     "sentences",
 ]

@@ -95,6 +95,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
     except CorpusError as error:
         print(f"python -m retrieval: error: {error}", file=sys.stderr)
         return 2
+    for skipped in corpus.skipped:
+        print(f"skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
     index = Index(corpus.passages, Analyzer.default())
     questions = args.question or (line.rstrip("\n") for line in stdin if line.strip())
     render = as_json if args.json else as_text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +98,39 @@ class BM25Matrix:
         ).tocsc()
         self._weights.sort_indices()  # `contains` binary-searches each column
 
+    def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
+        """The matrix as plain arrays (no pickling needed), names starting with `prefix`."""
+        weights = self._weights
+        return {
+            f"{prefix}vocabulary": _pack_words(self.vocabulary),
+            f"{prefix}doc_freq": self.doc_freq,
+            f"{prefix}idf": self.idf,
+            f"{prefix}constant": self._constant,
+            f"{prefix}data": weights.data,
+            f"{prefix}indices": weights.indices,
+            f"{prefix}indptr": weights.indptr,
+            f"{prefix}shape": np.array(weights.shape, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], prefix: str) -> BM25Matrix:
+        """Rebuild a matrix saved by `to_arrays`."""
+        matrix = cls.__new__(cls)
+        words = bytes(arrays[f"{prefix}vocabulary"]).decode("utf-8")
+        matrix.vocabulary = {w: i for i, w in enumerate(words.split("\n"))} if words else {}
+        matrix.doc_freq = arrays[f"{prefix}doc_freq"]
+        matrix.idf = arrays[f"{prefix}idf"]
+        matrix._constant = arrays[f"{prefix}constant"]
+        rows, cols = (int(n) for n in arrays[f"{prefix}shape"])
+        matrix.size = rows
+        matrix._weights = sparse.csc_array(
+            (arrays[f"{prefix}data"], arrays[f"{prefix}indices"], arrays[f"{prefix}indptr"]),
+            shape=(rows, cols),
+        )
+        if len(matrix.vocabulary) != cols or matrix.doc_freq.shape != (cols,):
+            raise ValueError("inconsistent BM25 matrix arrays")
+        return matrix
+
     def columns(self, terms: Mapping[str, float]) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Return the columns of the known `terms` and their query weights."""
         known = [(self.vocabulary[t], w) for t, w in terms.items() if t in self.vocabulary]
@@ -126,6 +160,11 @@ class BM25Matrix:
             holders[np.minimum(found, holders.size - 1)] == rows
         )
         return present
+
+
+def _pack_words(vocabulary: Mapping[str, int]) -> npt.NDArray[np.uint8]:
+    """Terms in column order, newline-separated UTF-8 (terms never hold a newline)."""
+    return np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8)
 
 
 def _idf(variant: Variant, size: int, doc_freq: npt.NDArray[np.int64]) -> FloatArray:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.text import load_word_list
-
-logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -116,7 +113,7 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     articles: list[Article] = []
     passages: list[Passage] = []
     skipped: list[SkippedFile] = []
-    for path, name in _article_files(directory):
+    for path, name in article_files(directory):
         if isinstance(name, SkippedFile):
             skipped.append(name)
             continue
@@ -139,14 +136,12 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
         digest = hashlib.sha256(data).hexdigest()
         articles.append(Article(name, title, headings, len(found), digest))
         passages.extend(found)
-    for skip in skipped:
-        logger.warning("skipped %s: %s", skip.name, skip.reason)
     if not passages:
         raise CorpusError(f"no article with a paragraph in {directory}")
     return Corpus(tuple(articles), tuple(passages), tuple(skipped))
 
 
-def _article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:
+def article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:
     """Yield article files below `directory` with their relative names; never leave it.
 
     A file that cannot be used as named (a symlink loop, a name that is not UTF-8) comes with

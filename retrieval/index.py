@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -153,6 +154,51 @@ class Index:
         self._context = BM25Matrix([contexts[p.title, p.heading] for p in self.passages], bm25)
         self._stem_of = {surface: stem for body in bodies for surface, stem in body}
         self._surface_vocabulary = sorted(self._stem_of)
+
+    def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The precomputed weights as plain arrays, for an on-disk cache."""
+        arrays: dict[str, npt.NDArray[Any]] = {}
+        for name, matrix in self._fields().items():
+            arrays |= matrix.to_arrays(f"{name}.")
+        stems = "\n".join(f"{surface}\t{stem}" for surface, stem in self._stem_of.items())
+        arrays["stem_of"] = np.frombuffer(stems.encode("utf-8"), dtype=np.uint8)
+        return arrays
+
+    @classmethod
+    def from_arrays(
+        cls,
+        passages: Sequence[Passage],
+        analyzer: Analyzer,
+        params: SearchParams,
+        arrays: Mapping[str, npt.NDArray[Any]],
+    ) -> Index:
+        """Rebuild an index saved by `to_arrays` (same passages, analyzer and params).
+
+        Raises:
+            ValueError: If the arrays do not fit the passages.
+        """
+        index = cls.__new__(cls)
+        index.passages = tuple(passages)
+        index.analyzer = analyzer
+        index.params = params
+        index._stems = BM25Matrix.from_arrays(arrays, "stems.")
+        index._exact = BM25Matrix.from_arrays(arrays, "exact.")
+        index._pairs = BM25Matrix.from_arrays(arrays, "pairs.")
+        index._context = BM25Matrix.from_arrays(arrays, "context.")
+        if any(m.size != len(index.passages) for m in index._fields().values()):
+            raise ValueError("the saved index does not match the passages")
+        stems = bytes(arrays["stem_of"]).decode("utf-8")
+        index._stem_of = dict(line.split("\t") for line in stems.split("\n")) if stems else {}
+        index._surface_vocabulary = sorted(index._stem_of)
+        return index
+
+    def _fields(self) -> dict[str, BM25Matrix]:
+        return {
+            "stems": self._stems,
+            "exact": self._exact,
+            "pairs": self._pairs,
+            "context": self._context,
+        }
 
     def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
         """Find the passages that best answer `question`.

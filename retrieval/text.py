@@ -16,6 +16,9 @@ from importlib import resources
 import Stemmer
 from wordfreq import zipf_frequency
 
+# Bump when analysis changes the terms it produces: on-disk index caches are keyed on it.
+ANALYZER_VERSION = "1"
+
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011"), "-")
 _APOSTROPHES = re.compile(r"(?<=[^\W\d_])['\u2019\u02bc](?=[^\W\d_])")

@@ -1,0 +1,105 @@
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval import Analyzer, SearchParams, open_index
+from retrieval.cache import fingerprint
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ["siapa presiden ukraina", "kenapa pasukan nato ditahan", "Tolcenov", "halo"]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(ROOT / "seeds", target)
+    (target / "b.md").write_text("# Banjir\n\nBanjir melanda Jakarta pada Senin.\n", "utf-8")
+    return target
+
+
+def answers(opened_index: object, analyzer: Analyzer) -> list[tuple[bool, list[tuple[str, int]]]]:
+    from retrieval import Index
+
+    assert isinstance(opened_index, Index)
+    results = [opened_index.search(q, 3, abstain=False) for q in QUESTIONS]
+    return [
+        (r.answered, [(h.passage.article, h.passage.position) for h in r.hits]) for r in results
+    ]
+
+
+def test_second_open_comes_from_the_cache_with_the_same_answers(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache" / "index.npz"
+    analyzer = Analyzer.default()
+    first = open_index(corpus, analyzer, cache)
+    second = open_index(corpus, analyzer, cache)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert second.corpus == first.corpus
+    assert answers(second.index, analyzer) == answers(first.index, analyzer)
+    hit = second.index.search("siapa presiden ukraina").hits[0]
+    assert hit.score == first.index.search("siapa presiden ukraina").hits[0].score
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: (d / "b.md").write_text("# Banjir\n\nBanjir surut pada Selasa.\n", "utf-8"),
+        lambda d: (d / "c.txt").write_text("Gempa\n\nGempa di Cianjur.\n", "utf-8"),
+        lambda d: (d / "b.md").unlink(),
+        lambda d: (d / "b.md").rename(d / "b2.md"),
+    ],
+    ids=["edited", "added", "removed", "renamed"],
+)
+def test_any_change_to_the_articles_rebuilds(corpus: Path, tmp_path: Path, change: object) -> None:
+    cache = tmp_path / "index.npz"
+    analyzer = Analyzer.default()
+    open_index(corpus, analyzer, cache)
+    assert callable(change)
+    change(corpus)
+    assert not open_index(corpus, analyzer, cache).from_cache
+    assert open_index(corpus, analyzer, cache).from_cache
+
+
+def test_other_search_parameters_rebuild(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index.npz"
+    open_index(corpus, Analyzer.default(), cache)
+    other = SearchParams(pair_weight=0.1)
+    assert fingerprint(corpus, other) != fingerprint(corpus, SearchParams())
+    assert not open_index(corpus, Analyzer.default(), cache, other).from_cache
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(b"not a zip file"),
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+        lambda p: p.write_bytes(p.read_bytes().replace(b"Zelenskyy", b"Zelenskyx")),
+        lambda p: p.write_bytes(b""),
+    ],
+    ids=["garbage", "truncated", "flipped-bytes", "empty"],
+)
+def test_corrupt_cache_is_rebuilt_not_trusted(
+    corpus: Path, tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "index.npz"
+    analyzer = Analyzer.default()
+    good = open_index(corpus, analyzer, cache)
+    assert callable(damage)
+    damage(cache)
+    with caplog.at_level(logging.WARNING):
+        reopened = open_index(corpus, analyzer, cache)
+    assert not reopened.from_cache
+    assert "unusable" in caplog.text
+    assert reopened.corpus == good.corpus
+    assert open_index(corpus, analyzer, cache).from_cache  # the rebuilt cache was saved
+
+
+def test_unwritable_cache_only_costs_speed(corpus: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", "utf-8")
+    opened = open_index(corpus, Analyzer.default(), blocker / "index.npz")
+    assert not opened.from_cache
+    assert opened.index.search("siapa presiden ukraina").answered
