@@ -79,7 +79,13 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.flood_messages_per_second,
+                group_max_rate=settings.flood_messages_per_minute_per_group,
+                max_retries=3,
+            )
+        )
         .post_init(partial(_register_commands, admin_ids=settings.admin_user_ids))
         .build()
     )

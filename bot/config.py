@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     index_cache: Path | None = Path(".cache/index.npz")
     top_k: int = Field(default=3, ge=1, le=10)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    flood_messages_per_second: float = Field(default=30.0, gt=0)
+    flood_messages_per_minute_per_group: float = Field(default=20.0, gt=0)
     rate_limit_questions: int = Field(default=6, ge=1)
     rate_limit_seconds: float = Field(default=60.0, gt=0)
     webhook_url: str | None = None

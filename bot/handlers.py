@@ -6,6 +6,7 @@ tested without Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -25,6 +26,9 @@ from bot.limits import RateLimiter
 from bot.render import Lang, clip
 
 logger = logging.getLogger(__name__)
+
+# Seconds a search may take before the user sees "typing…".
+TYPING_DELAY = 0.3
 
 
 class Action(StrEnum):
@@ -176,8 +180,12 @@ class Handlers:
                 seconds = math.ceil(verdict.retry_after)
                 await _reply(message, [render.text("slow_down", lang, seconds=seconds)])
             return
-        await message.reply_chat_action(ChatAction.TYPING)
-        result = await self.library.search(question, self.top_k)
+        search = asyncio.ensure_future(self.library.search(question, self.top_k))
+        # Show "typing…" only when the answer is not instant, saving a request per question.
+        done, _ = await asyncio.wait({search}, timeout=TYPING_DELAY)
+        if not done:
+            await message.reply_chat_action(ChatAction.TYPING)
+        result = await search
         example = (self.examples() or ["..."])[0]
         await _reply(message, render.answer(result, lang, example))
 

@@ -29,8 +29,28 @@ async def test_private_question_gets_quoted_passage_with_heading(bot: RunningBot
     assert reply["_params"]["parse_mode"] == "HTML"
     assert reply["_params"]["link_preview_options"] == {"is_disabled": True}
     assert reply["_reply_to"] is None  # no quoting in private chats
-    assert any(c["chat_id"] == USER for c in tg.method_calls("sendChatAction"))
     assert asked["message_id"] != reply["message_id"]
+    assert tg.method_calls("sendChatAction") == []  # an instant answer needs no "typing…"
+
+
+async def test_slow_answer_shows_typing_first(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = bot.telegram
+    real_search = bot.library.search
+
+    async def slow(question: str, k: int) -> SearchResult:
+        await asyncio.sleep(0.6)
+        return await real_search(question, k)
+
+    monkeypatch.setattr(bot.library, "search", slow)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    (typing,) = tg.method_calls("sendChatAction")
+    assert (typing["chat_id"], typing["action"]) == (USER, "typing")
+    methods = [method for method, _ in tg.calls]
+    assert methods.index("sendChatAction") < methods.index("sendMessage")
 
 
 async def test_group_ask_with_bot_name_is_answered_as_a_reply(bot: RunningBot) -> None:
