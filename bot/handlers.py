@@ -7,11 +7,12 @@ tested without Telegram.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,11 +83,14 @@ def command_argument(text: str | None) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-def example_questions(headings: Sequence[str], titles: Sequence[str], count: int = 3) -> list[str]:
+def example_questions(headings: Iterable[str], titles: Iterable[str], count: int = 3) -> list[str]:
     """Example questions from the corpus: its section headings, else its titles, lower-cased."""
-    topics = [*headings, *titles]
-    cleaned = [clip(re.sub(r"[\"“”]", "", topic).lower(), 80) for topic in topics]
-    return list(dict.fromkeys(cleaned))[:count]
+    examples: dict[str, None] = {}
+    for topic in itertools.chain(headings, titles):
+        examples[clip(re.sub(r"[\"“”]", "", topic).lower(), 80)] = None
+        if len(examples) == count:
+            break
+    return list(examples)
 
 
 class Handlers:
@@ -104,7 +108,7 @@ class Handlers:
         """Example questions taken from the corpus in service."""
         articles = self.library.snapshot.corpus.articles
         return example_questions(
-            [h for a in articles for h in a.headings], [a.title for a in articles]
+            (h for a in articles for h in a.headings), (a.title for a in articles)
         )
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

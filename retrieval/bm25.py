@@ -137,16 +137,25 @@ class BM25Matrix:
         cols = np.array([c for c, _ in known], dtype=np.int64)
         return cols, np.array([w for _, w in known], dtype=np.float64)
 
+    def rows_with(self, terms: Mapping[str, float]) -> npt.NDArray[np.int32]:
+        """The documents that hold any of `terms` (a document may appear more than once)."""
+        cols, _ = self.columns(terms)
+        indptr, indices = self._weights.indptr, self._weights.indices
+        parts = [indices[indptr[c] : indptr[c + 1]] for c in cols]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
     def scores(self, terms: Mapping[str, float]) -> FloatArray:
         """Score every document for weighted query terms.
 
         A term's weight is how often it is asked (as in rank-bm25), or less for a typo correction.
         """
         cols, weights = self.columns(terms)
-        if not cols.size:
-            return np.zeros(self.size)
-        result = np.asarray(self._weights[:, cols] @ weights, dtype=np.float64)
-        return result + float(self._constant[cols] @ weights)
+        result = np.full(self.size, float(self._constant[cols] @ weights))
+        indptr, indices, data = self._weights.indptr, self._weights.indices, self._weights.data
+        for col, weight in zip(cols, weights, strict=True):
+            start, end = indptr[col], indptr[col + 1]
+            result[indices[start:end]] += weight * data[start:end]  # rows are unique per column
+        return result
 
     def contains(self, rows: npt.NDArray[np.int64], term: str) -> npt.NDArray[np.bool_]:
         """Tell for each of `rows` whether its document holds `term`."""

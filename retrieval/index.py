@@ -217,8 +217,8 @@ class Index:
         terms = self._resolve(self.analyzer.terms(question))
         if not terms:
             return SearchResult(question, answered=False, hits=(), abstention=Abstention.NO_WORDS)
-        scores = self._score(terms)
-        candidates = _top_k(scores, max(k, self.params.rerank_depth))
+        scores, matching = self._score(terms)
+        candidates = _top_k(scores, matching, max(k, self.params.rerank_depth))
         coverage = self._confidence(terms, candidates)
         reranked = scores[candidates] * coverage**self.params.coverage_power
         order = np.lexsort((candidates, -reranked))[:k]
@@ -267,17 +267,25 @@ class Index:
         p = self.params
         return p.fuzzy_min_length <= len(word) <= p.fuzzy_max_length and word.isalpha()
 
-    def _score(self, terms: Sequence[_QueryTerm]) -> FloatArray:
+    def _score(self, terms: Sequence[_QueryTerm]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """Scores of every passage, and the passages that match any question word.
+
+        Only matching passages are candidates: BM25Plus gives every passage a base score.
+        """
         p = self.params
         stems = _weights((t.stem, t.weight) for t in terms)
         surfaces = _weights((t.surface, t.weight) for t in terms)
         pairs = _weights((pair, 1.0) for pair in _pairs(t.stem for t in terms))
-        return (
+        scores = (
             self._stems.scores(stems)
             + p.exact_weight * self._exact.scores(surfaces)
             + p.pair_weight * self._pairs.scores(pairs)
             + p.context_weight * self._context.scores(stems)
         )
+        matching = np.zeros(len(self.passages), dtype=np.bool_)
+        matching[self._stems.rows_with(stems)] = True
+        matching[self._context.rows_with(stems)] = True
+        return scores, np.flatnonzero(matching)
 
     def _confidence(self, terms: Sequence[_QueryTerm], rows: npt.NDArray[np.int64]) -> FloatArray:
         """Share of the question's information each of `rows` covers, from 0 to 1.
@@ -333,13 +341,12 @@ def _pairs(stems: Iterable[str]) -> list[str]:
     return [f"{a} {b}" for a, b in pairwise(stems)]
 
 
-def _top_k(scores: FloatArray, k: int) -> npt.NDArray[np.int64]:
-    """Indices of the k best positive scores, best first, ties in corpus order."""
-    k = min(k, scores.size)
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    threshold = np.partition(scores, -k)[-k]
-    candidates = np.flatnonzero((scores >= threshold) & (scores > 0))
+def _top_k(scores: FloatArray, candidates: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
+    """The k best-scoring of `candidates` (ascending indices), best first, ties in corpus order."""
+    candidates = candidates[scores[candidates] > 0]
+    if candidates.size > k > 0:
+        threshold = np.partition(scores[candidates], -k)[-k]
+        candidates = candidates[scores[candidates] >= threshold]
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:k].astype(np.int64)
 

@@ -1,0 +1,1 @@
+"""Benchmarks that drive the whole bot; not tests (see README, "Performance")."""

@@ -1,0 +1,165 @@
+"""End-to-end load on the bot: `python -m bot` as a process, against the test Bot API server.
+
+    python -m bench.e2e [--passages 100000] [--questions 3000] [--rate 200] [--words DIR]
+
+Builds a synthetic archive (see `retrieval.bench`), starts the bot on it, then:
+1. sustained load: questions from distinct users at `--rate` per second; reports answered
+   exactly once, answered twice, lost, throughput and latency (question pushed → reply sent);
+2. reload under load: an admin's /reload rebuilds the index (a file was added) while questions
+   keep coming; reports their latency while the reload runs.
+Nothing here is a test; it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.bench import word_frequencies, write_archive
+from tests.telegram_server import JSON, FakeTelegram
+
+TOKEN = "123456789:AABenchmarkTokenNotSecret_0123456789abc"  # noqa: S105 - fake server only
+ADMIN = 1
+FIRST_USER = 100_000
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile in milliseconds."""
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def push_at_rate(
+    telegram: FakeTelegram, questions: list[str], rate: float, first_user: int
+) -> dict[int, float]:
+    """Push one question per new user at a steady rate; return each user's push time."""
+    pushed: dict[int, float] = {}
+    start = time.monotonic()
+    for offset, question in enumerate(questions):
+        delay = start + offset / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        user = first_user + offset
+        pushed[user] = time.monotonic()
+        telegram.push(telegram.private_chat(user), telegram.user(user), question)
+    return pushed
+
+
+def replies(telegram: FakeTelegram, users: dict[int, float]) -> tuple[Counter[int], list[float]]:
+    """Replies per user, and each first reply's latency in seconds."""
+    with telegram._changed:
+        sent = [m for m in telegram.sent if m["chat"]["id"] in users]
+    counts = Counter(m["chat"]["id"] for m in sent)
+    first: dict[int, JSON] = {}
+    for message in sent:
+        first.setdefault(message["chat"]["id"], message)
+    return counts, [first[u]["_at"] - users[u] for u in first]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both phases and print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--questions", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument(
+        "--words", type=Path, default=Path(__file__).resolve().parents[2] / "shared/eval/external"
+    )
+    args = parser.parse_args(argv)
+    counts = word_frequencies(args.words)
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = Path(folder) / "corpus"
+        corpus.mkdir()
+        write_archive(corpus, args.passages, counts, seed=args.passages)
+        telegram = FakeTelegram(TOKEN)
+        base_url = telegram.start()
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": base_url,
+            "CORPUS_DIR": str(corpus),
+            "ADMIN_USER_IDS": str(ADMIN),
+            "INDEX_CACHE": str(Path(folder) / "index.npz"),
+            "RATE_LIMIT_QUESTIONS": "1000000",
+            "FLOOD_MESSAGES_PER_SECOND": "100000",
+            "LOG_LEVEL": "WARNING",
+        }
+        started = time.monotonic()
+        bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=folder)
+        try:
+            telegram.wait_for(lambda: bool(telegram.method_calls("getUpdates")), timeout=600)
+            print(f"bot ready in {time.monotonic() - started:.1f} s ({args.passages:,} passages)")
+            questions = _questions(corpus, args.questions)
+
+            pushed = push_at_rate(telegram, questions, args.rate, FIRST_USER)
+            with contextlib.suppress(AssertionError):  # lost answers are counted below
+                telegram.wait_for(lambda: _all_answered(telegram, pushed), timeout=120)
+            answered, latency = replies(telegram, pushed)
+            first_push = min(pushed.values())
+            last_reply = max(m["_at"] for m in telegram.sent)
+            print(
+                f"sustained: {len(pushed)} questions at {args.rate:.0f}/s -> "
+                f"{sum(n == 1 for n in answered.values())} answered once, "
+                f"{sum(n > 1 for n in answered.values())} twice, "
+                f"{len(pushed) - len(answered)} lost; "
+                f"{len(answered) / (last_reply - first_push):.0f} answers/s; "
+                f"latency p50 {percentile(latency, 50):.0f} ms, "
+                f"p95 {percentile(latency, 95):.0f} ms"
+            )
+
+            (corpus / "zz-new.txt").write_text("Berita Baru\n\nSebuah paragraf baru.\n", "utf-8")
+            before = len(telegram.sent)
+            telegram.push(telegram.private_chat(ADMIN), telegram.user(ADMIN), "/reload")
+            reload_started = time.monotonic()
+            during: dict[int, float] = {}
+            user = FIRST_USER + len(pushed)
+            while not _reloaded(telegram, before) and time.monotonic() - reload_started < 600:
+                batch = push_at_rate(telegram, questions[:20], 20, user)
+                during |= batch
+                user += len(batch)
+            reload_seconds = time.monotonic() - reload_started
+            telegram.wait_for(lambda: _all_answered(telegram, during), timeout=60)
+            answered, latency = replies(telegram, during)
+            print(
+                f"during a {reload_seconds:.1f} s reload: {len(during)} questions, "
+                f"{len(answered)} answered; latency p50 {percentile(latency, 50):.0f} ms, "
+                f"p95 {percentile(latency, 95):.0f} ms, max {max(latency) * 1000:.0f} ms"
+            )
+        finally:
+            bot.terminate()
+            bot.wait(timeout=60)
+            telegram.stop()
+    return 0
+
+
+def _all_answered(telegram: FakeTelegram, users: dict[int, float]) -> bool:
+    return len(replies(telegram, users)[0]) >= len(users)
+
+
+def _reloaded(telegram: FakeTelegram, since: int) -> bool:
+    return any(m["chat"]["id"] == ADMIN for m in telegram.sent[since:])
+
+
+def _questions(corpus: Path, count: int) -> list[str]:
+    """Questions made of a few words of random paragraphs (as `retrieval.bench` makes them)."""
+    rng = np.random.default_rng(7)
+    files = sorted(corpus.glob("*.txt"))
+    asked = []
+    for index in rng.integers(0, len(files), size=count):
+        paragraphs = files[int(index)].read_text("utf-8").split("\n\n")[1:]
+        words = paragraphs[int(rng.integers(0, len(paragraphs)))].rstrip(".").split()
+        picked = rng.choice(words, size=min(len(words), int(rng.integers(3, 9))), replace=False)
+        asked.append("Apa " + " ".join(picked) + "?")
+    return asked
+
+
+if __name__ == "__main__":
+    sys.exit(main())
