@@ -27,7 +27,7 @@ import numpy as np
 from retrieval.bench import word_frequencies, write_archive
 from tests.telegram_server import JSON, FakeTelegram
 
-TOKEN = "123456789:AABenchmarkTokenNotSecret_0123456789abc"  # noqa: S105 - fake server only
+TOKEN = "1234567:AABenchmarkTokenNotSecret_0123456789abc"  # noqa: S105 - fake server only
 ADMIN = 1
 FIRST_USER = 100_000
 

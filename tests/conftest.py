@@ -15,7 +15,7 @@ from bot.library import Library
 from tests.telegram_server import JSON, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456789:AAFakeTokenForTests_0123456789abcdefghij"
+TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 ADMIN = 4242
 
 

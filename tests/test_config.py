@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from bot.app import REDACTED, RedactingFormatter
 from bot.config import Settings, describe_errors
 
-TOKEN = "123456789:AAFakeTokenForTests_0123456789abcdefghij"
+TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 
 
 def settings(**values: object) -> Settings:

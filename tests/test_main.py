@@ -35,7 +35,7 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -> None:
-    secret = "123456789:AAsecret_value_that_must_not_leak_xxxxxxxx"
+    secret = "1234567:AAsecret_value_that_must_not_leak_xxxxxxxx"
     done = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=tmp_path,
         env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many"),
@@ -48,7 +48,7 @@ def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -
 
 
 def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path) -> None:
-    telegram = FakeTelegram("987654321:AAAnotherTokenTheServerExpects_0123456789")
+    telegram = FakeTelegram("7654321:AAAnotherTokenTheServerExpects_0123456789")
     base_url = telegram.start()
     try:
         done = subprocess.run(
