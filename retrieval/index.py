@@ -119,7 +119,6 @@ class _QueryTerm:
     surface: str
     stem: str
     weight: float
-    known: bool
 
 
 class Index:
@@ -246,7 +245,7 @@ class Index:
         for term in asked:
             known = term.stem in self._stems.vocabulary or term.surface in self._exact.vocabulary
             if known or not self._correctable(term.surface):
-                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, known))
+                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0))
                 continue
             match = process.extractOne(
                 term.surface,
@@ -255,12 +254,10 @@ class Index:
                 score_cutoff=self.params.fuzzy_cutoff,
             )
             if match is None:
-                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, False))
+                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0))
             else:
                 word, similarity = match[0], match[1] / 100
-                resolved.append(
-                    _QueryTerm(term.surface, word, self._stem_of[word], similarity, True)
-                )
+                resolved.append(_QueryTerm(term.surface, word, self._stem_of[word], similarity))
         return resolved
 
     def _correctable(self, word: str) -> bool:
