@@ -269,7 +269,7 @@ class FakeTelegram:
                 }  # fmt: skip
             case "getUpdates":
                 return self._get_updates(params)
-            case "deleteWebhook" | "setMyCommands" | "deleteMyCommands":
+            case "deleteWebhook" | "setWebhook" | "setMyCommands" | "deleteMyCommands":
                 return True
             case "sendChatAction":
                 self._check_thread(params)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import TOKEN
@@ -98,3 +102,77 @@ def test_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "Traceback" not in err
     finally:
         telegram.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def post_update(port: int, update: dict[str, object], secret: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/hook", json.dumps(update).encode(), headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
+    telegram = FakeTelegram(TOKEN)
+    base_url = telegram.start()
+    port = free_port()
+    env = bot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=base_url,
+        CORPUS_DIR=str(ROOT / "seeds"),
+        WEBHOOK_URL="https://bot.example.org/hook",
+        WEBHOOK_SECRET="s3cret-header-value",
+        WEBHOOK_PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        telegram.wait_for(lambda: bool(telegram.method_calls("setWebhook")), timeout=60)
+        (webhook,) = telegram.method_calls("setWebhook")
+        assert webhook["url"] == "https://bot.example.org/hook"
+        assert webhook["secret_token"] == "s3cret-header-value"
+
+        def update(update_id: int, text: str) -> dict[str, object]:
+            chat = telegram.private_chat(9)
+            message = {"message_id": update_id, "date": 0, "chat": chat, "text": text}
+            return {"update_id": update_id, "message": {**message, "from": telegram.user(9)}}
+
+        deadline = time.monotonic() + 30
+        while True:  # the webhook server starts listening shortly after setWebhook
+            try:
+                status = post_update(port, update(1, "siapa dubes rusia"), None)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert status == 403
+        assert post_update(port, update(2, "siapa dubes rusia"), "wrong") == 403
+        assert post_update(port, update(3, "siapa presiden ukraina"), "s3cret-header-value") == 200
+        (reply,) = telegram.wait_sent(1, timeout=30)
+        assert "Zelenskyy" in reply["text"]
+        time.sleep(0.3)
+        assert len(telegram.sent) == 1  # the refused updates were never handled
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=30)
+        finally:
+            process.kill()
+            telegram.stop()
