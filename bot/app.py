@@ -93,7 +93,8 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         library,
         top_k=settings.top_k,
         admin_ids=settings.admin_user_ids,
-        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        user_limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        chat_limiter=RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
     )
     # Edits are not answered again: one question, one answer (the help text says so).
     new = filters.UpdateType.MESSAGE

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     flood_messages_per_second: float = Field(default=30.0, gt=0)
     flood_messages_per_minute_per_group: float = Field(default=20.0, gt=0)
     rate_limit_questions: int = Field(default=6, ge=1)
+    rate_limit_chat_questions: int = Field(default=20, ge=1)
     rate_limit_seconds: float = Field(default=60.0, gt=0)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -94,15 +94,21 @@ def example_questions(headings: Iterable[str], titles: Iterable[str], count: int
 
 
 class Handlers:
-    """The bot's handlers, sharing the library and the per-user rate limit."""
+    """The bot's handlers, sharing the library and the question rate limits."""
 
     def __init__(
-        self, library: Library, top_k: int, admin_ids: frozenset[int], limiter: RateLimiter
+        self,
+        library: Library,
+        top_k: int,
+        admin_ids: frozenset[int],
+        user_limiter: RateLimiter,
+        chat_limiter: RateLimiter,
     ) -> None:
         self.library = library
         self.top_k = top_k
         self.admin_ids = admin_ids
-        self.limiter = limiter
+        self.user_limiter = user_limiter
+        self.chat_limiter = chat_limiter
 
     def examples(self) -> list[str]:
         """Example questions taken from the corpus in service."""
@@ -178,7 +184,10 @@ class Handlers:
 
     async def _answer(self, message: Message, question: str, lang: Lang) -> None:
         user = message.from_user.id if message.from_user else message.chat.id
-        verdict = self.limiter.check(user, time.monotonic())
+        now = time.monotonic()
+        verdict = self.user_limiter.check(user, now)
+        if verdict.allowed and message.chat.type != ChatType.PRIVATE:
+            verdict = self.chat_limiter.check(message.chat.id, now)
         if not verdict.allowed:
             if verdict.warn:
                 seconds = math.ceil(verdict.retry_after)
@@ -216,13 +225,22 @@ def _incoming(message: Message, bot_id: int) -> Incoming:
 
 
 async def _reply(message: Message, texts: Sequence[str]) -> None:
-    """Send reply messages; if Telegram rejects the HTML, send the same text without markup."""
+    """Send reply messages, working around what Telegram may refuse.
+
+    Rejected HTML is sent again as plain text; a forum topic that no longer exists (or a thread
+    id that is not a topic) gets the reply in the chat's main thread instead.
+    """
     for position, text in enumerate(texts):
         quote = position == 0 and message.chat.type != ChatType.PRIVATE
         try:
             await message.reply_text(text, do_quote=quote)
         except BadRequest as error:
-            if "can't parse entities" not in str(error).lower():
+            reason = str(error).lower()
+            if "can't parse entities" in reason:
+                logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
+                await message.reply_text(render.to_plain(text), do_quote=quote, parse_mode=None)
+            elif "thread not found" in reason:
+                logger.warning("topic gone in chat %s; replying outside it", message.chat.id)
+                await message.reply_text(text, do_quote=False, message_thread_id=None)
+            else:
                 raise
-            logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
-            await message.reply_text(render.to_plain(text), do_quote=quote, parse_mode=None)

@@ -100,6 +100,17 @@ async def test_forum_topic_reply_stays_in_the_topic(bot: RunningBot) -> None:
     assert reply["_params"]["message_thread_id"] == 77
 
 
+async def test_reply_outside_a_topic_that_is_gone(bot: RunningBot) -> None:
+    tg = bot.telegram  # topic 78 is not known to the server: "message thread not found"
+    tg.push(
+        tg.group(GROUP, forum=True), tg.user(USER), "/tanya siapa presiden ukraina", thread_id=78
+    )
+    (reply,) = await wait_sent(tg, 1)
+    assert "message_thread_id" not in reply["_params"]
+    assert "Zelenskyy" in reply["text"]
+    assert [c.get("message_thread_id") for c in tg.method_calls("sendMessage")] == [78, None]
+
+
 async def test_not_found_empty_ask_sticker_and_english(bot: RunningBot) -> None:
     tg = bot.telegram
     tg.push(tg.private_chat(USER), tg.user(USER), "Siapa juara Piala Dunia 2022?")
@@ -233,6 +244,27 @@ async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: 
         await application.stop()
     assert len(telegram.sent) == 3
     assert "Tunggu sekitar" in sent[2]["text"]
+
+
+async def test_group_rate_limit_counts_all_members(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    settings = make_settings(telegram, corpus_dir, rate_limit_chat_questions=2)
+    application = build_application(settings, Library.open(corpus_dir))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        for user in range(4):
+            telegram.push(telegram.group(GROUP), telegram.user(USER + user), "/tanya kapan invasi")
+        telegram.push(telegram.private_chat(USER), telegram.user(USER), "kapan invasi dimulai")
+        sent = await wait_sent(telegram, 4)
+        await asyncio.sleep(0.3)
+        await application.updater.stop()
+        await application.stop()
+    assert len(telegram.sent) == 4
+    assert "Tunggu sekitar" in sent[2]["text"]
+    assert sent[3]["chat"]["id"] == USER  # private chats are not limited by the group's quota
 
 
 async def test_commands_menu_help_and_sources(bot: RunningBot) -> None:
