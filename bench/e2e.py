@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             bot.terminate()
-            bot.wait(timeout=60)
+            try:
+                bot.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                bot.kill()
             telegram.stop()
     return 0
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
@@ -185,7 +185,8 @@ class Handlers:
     async def _answer(self, message: Message, question: str, lang: Lang) -> None:
         user = message.from_user.id if message.from_user else message.chat.id
         now = time.monotonic()
-        verdict = self.user_limiter.check(user, now)
+        # A question the group's limit refuses does not count against the asker's own limit.
+        verdict = self.user_limiter.check(user, now, record=False)
         if verdict.allowed and message.chat.type != ChatType.PRIVATE:
             verdict = self.chat_limiter.check(message.chat.id, now)
         if not verdict.allowed:
@@ -193,11 +194,15 @@ class Handlers:
                 seconds = math.ceil(verdict.retry_after)
                 await _reply(message, [render.text("slow_down", lang, seconds=seconds)])
             return
+        self.user_limiter.check(user, now)
         search = asyncio.ensure_future(self.library.search(question, self.top_k))
         # Show "typing…" only when the answer is not instant, saving a request per question.
         done, _ = await asyncio.wait({search}, timeout=TYPING_DELAY)
         if not done:
-            await message.reply_chat_action(ChatAction.TYPING)
+            try:
+                await message.reply_chat_action(ChatAction.TYPING)
+            except TelegramError as error:  # cosmetic: the answer still goes out
+                logger.info("could not show typing in chat %s: %s", message.chat.id, error)
         result = await search
         example = (self.examples() or ["..."])[0]
         await _reply(message, render.answer(result, lang, example))

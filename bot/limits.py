@@ -31,8 +31,11 @@ class RateLimiter:
         self._warned_until: dict[int, float] = {}
         self._swept = float("-inf")
 
-    def check(self, key: int, now: float) -> Verdict:
-        """Record a question from `key` at time `now` (seconds) and judge it."""
+    def check(self, key: int, now: float, *, record: bool = True) -> Verdict:
+        """Judge a question from `key` at time `now` (seconds); record it if allowed and `record`.
+
+        With `record=False` nothing is counted (a refusal still warns once per window).
+        """
         if now - self._swept > self.window:
             self.forget_idle(now)
             self._swept = now
@@ -40,8 +43,9 @@ class RateLimiter:
         while times and times[0] <= now - self.window:
             times.popleft()
         if len(times) < self.limit:
-            times.append(now)
-            self._warned_until.pop(key, None)
+            if record:
+                times.append(now)
+                self._warned_until.pop(key, None)
             return Verdict(allowed=True)
         retry_after = times[0] + self.window - now
         warn = self._warned_until.get(key, float("-inf")) <= now

@@ -13,9 +13,10 @@ import hashlib
 import json
 import logging
 import os
-import zipfile
+import unicodedata
+import uuid
 from dataclasses import asdict, dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,12 @@ class Opened:
 
 def fingerprint(directory: Path, params: SearchParams) -> str:
     """The cache key of a corpus directory: changes whenever anything that shapes the index does."""
-    digest = hashlib.sha256(f"{CACHE_VERSION}\0{ANALYZER_VERSION}\0{params!r}\0".encode())
+    # Stems and Unicode rules come from PyStemmer and the Python build: upgrades change terms.
+    versions = (
+        f"{CACHE_VERSION}\0{ANALYZER_VERSION}\0{metadata.version('PyStemmer')}\0"
+        f"{unicodedata.unidata_version}\0{params!r}\0"
+    )
+    digest = hashlib.sha256(versions.encode())
     data = resources.files("retrieval").joinpath("data")
     for data_file in _DATA_FILES:
         digest.update(data.joinpath(data_file).read_bytes())
@@ -76,7 +82,8 @@ def open_index(
         return Opened(*cached, from_cache=True)
     corpus = load_corpus(directory)
     index = Index(corpus.passages, analyzer, params)
-    if cache_file:
+    # Save only if no file changed while loading: the key must describe the bytes indexed.
+    if cache_file and fingerprint(directory, params) == key:
         _write(cache_file, key, corpus, index)
     return Opened(corpus, index, from_cache=False)
 
@@ -95,15 +102,15 @@ def _read(
         return corpus, Index.from_arrays(corpus.passages, analyzer, params, arrays)
     except FileNotFoundError:
         return None
-    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
-        logger.warning("index cache %s is unusable (%s); rebuilding", path, error)
+    except Exception as error:  # whatever is wrong with a cache, it is rebuilt
+        logger.warning("index cache %s is unusable (%r); rebuilding", path, error)
         return None
 
 
 def _write(path: Path, key: str, corpus: Corpus, index: Index) -> None:
     """Save atomically (write a temporary file, then rename); a failure only costs speed."""
     header = json.dumps({"key": key, "corpus": _corpus_to_json(corpus)}, ensure_ascii=False)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with temporary.open("wb") as file:

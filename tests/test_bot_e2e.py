@@ -18,7 +18,10 @@ GROUP = -1001234567890
 USER = 555
 
 
-async def test_private_question_gets_quoted_passage_with_heading(bot: RunningBot) -> None:
+async def test_private_question_gets_quoted_passage_with_heading(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.TYPING_DELAY", 30.0)  # "instant", however slow the machine
     tg = bot.telegram
     asked = tg.push(tg.private_chat(USER), tg.user(USER), "kenapa pasukan nato ditahan?")
     (reply,) = await wait_sent(tg, 1)
@@ -100,7 +103,10 @@ async def test_forum_topic_reply_stays_in_the_topic(bot: RunningBot) -> None:
     assert reply["_params"]["message_thread_id"] == 77
 
 
-async def test_reply_outside_a_topic_that_is_gone(bot: RunningBot) -> None:
+async def test_reply_outside_a_topic_that_is_gone(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.TYPING_DELAY", 30.0)
     tg = bot.telegram  # topic 78 is not known to the server: "message thread not found"
     tg.push(
         tg.group(GROUP, forum=True), tg.user(USER), "/tanya siapa presiden ukraina", thread_id=78
@@ -109,6 +115,41 @@ async def test_reply_outside_a_topic_that_is_gone(bot: RunningBot) -> None:
     assert "message_thread_id" not in reply["_params"]
     assert "Zelenskyy" in reply["text"]
     assert [c.get("message_thread_id") for c in tg.method_calls("sendMessage")] == [78, None]
+
+
+async def test_failing_typing_indicator_does_not_lose_the_answer(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.TYPING_DELAY", 0.0)
+    tg = bot.telegram
+    tg.fail_next("sendChatAction", 403, "Forbidden: bot was blocked by the user")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("sendChatAction")) == 1
+
+
+async def test_group_refusal_does_not_use_up_the_askers_own_limit(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    settings = make_settings(
+        telegram, corpus_dir, rate_limit_questions=2, rate_limit_chat_questions=1
+    )
+    application = build_application(settings, Library.open(corpus_dir))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        telegram.push(telegram.group(GROUP), telegram.user(USER + 1), "/tanya kapan invasi")
+        telegram.push(telegram.group(GROUP), telegram.user(USER), "/tanya kapan invasi")
+        telegram.push(telegram.private_chat(USER), telegram.user(USER), "kapan invasi dimulai")
+        telegram.push(telegram.private_chat(USER), telegram.user(USER), "siapa presiden ukraina")
+        sent = await wait_sent(telegram, 4)
+        await application.updater.stop()
+        await application.stop()
+    assert "Tunggu sekitar" in sent[1]["text"]
+    assert "Februari 2022" in sent[2]["text"]
+    assert "Zelenskyy" in sent[3]["text"]
 
 
 async def test_not_found_empty_ask_sticker_and_english(bot: RunningBot) -> None:

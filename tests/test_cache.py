@@ -103,3 +103,33 @@ def test_unwritable_cache_only_costs_speed(corpus: Path, tmp_path: Path) -> None
     opened = open_index(corpus, Analyzer.default(), blocker / "index.npz")
     assert not opened.from_cache
     assert opened.index.search("siapa presiden ukraina").answered
+
+
+@pytest.mark.parametrize("error", [RuntimeError("encrypted"), NotImplementedError("zip64 v9")])
+def test_unexpected_reader_errors_also_rebuild(
+    corpus: Path, tmp_path: Path, error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "index.npz"
+    open_index(corpus, Analyzer.default(), cache)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr("retrieval.cache.np.load", broken)
+    assert not open_index(corpus, Analyzer.default(), cache).from_cache
+
+
+def test_a_file_edited_during_the_build_is_not_cached_under_the_old_key(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import load_corpus
+
+    def load_then_edit(directory: Path) -> object:
+        loaded = load_corpus(directory)
+        (directory / "b.md").write_text("# Gempa\n\nGempa di Cianjur.\n", "utf-8")
+        return loaded
+
+    monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
+    cache = tmp_path / "index.npz"
+    open_index(corpus, Analyzer.default(), cache)
+    assert not cache.exists()

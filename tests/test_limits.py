@@ -27,3 +27,11 @@ def test_idle_users_are_forgotten_as_time_passes() -> None:
         limiter.check(user, 0)
     limiter.check(1000, 20)
     assert set(limiter._asked) == {1000}
+
+
+def test_a_peek_does_not_count() -> None:
+    limiter = RateLimiter(limit=1, window=10)
+    assert limiter.check(1, 0, record=False).allowed
+    assert limiter.check(1, 0, record=False).allowed
+    assert limiter.check(1, 1).allowed
+    assert not limiter.check(1, 2, record=False).allowed
