@@ -366,3 +366,14 @@ async def test_failing_command_menu_is_logged_not_fatal(
         await application.post_init(application)
     assert "could not set the all_private_chats command menu" in caplog.text
     assert len(telegram.method_calls("setMyCommands")) == 3
+
+
+async def test_polling_survives_flood_control_and_server_errors(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
+    tg.fail_next("getUpdates", 502, "Bad Gateway")
+    tg.fail_next("getUpdates", 500, "Internal Server Error")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=30)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("getUpdates")) >= 4
