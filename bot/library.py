@@ -91,10 +91,10 @@ def build_snapshot(
     """
     started = time.perf_counter()
     opened = open_index(directory, analyzer, cache_file)
-    corpus, index = opened.corpus, opened.index
+    corpus, index, from_cache = opened.corpus, opened.index, opened.from_cache
     if previous is not None and (merged := keep_broken(previous, corpus)) is not corpus:
-        corpus, index = merged, Index(merged.passages, analyzer)
-    return Snapshot(corpus, index, time.perf_counter() - started, opened.from_cache)
+        corpus, index, from_cache = merged, Index(merged.passages, analyzer), False
+    return Snapshot(corpus, index, time.perf_counter() - started, from_cache)
 
 
 class Library:

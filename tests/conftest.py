@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,12 @@ class RunningBot:
     telegram: FakeTelegram
 
 
-@pytest.fixture
-async def bot(telegram: FakeTelegram, corpus_dir: Path) -> AsyncIterator[RunningBot]:
-    settings = make_settings(telegram, corpus_dir)
+@asynccontextmanager
+async def running_bot(
+    telegram: FakeTelegram, corpus_dir: Path, **overrides: object
+) -> AsyncIterator[RunningBot]:
+    """The real Application, polling the fake server, with settings `overrides`."""
+    settings = make_settings(telegram, corpus_dir, **overrides)
     library = Library.open(settings.corpus_dir)
     application = build_application(settings, library)
     async with application:
@@ -67,6 +71,12 @@ async def bot(telegram: FakeTelegram, corpus_dir: Path) -> AsyncIterator[Running
         yield RunningBot(application, library, telegram)
         await application.updater.stop()
         await application.stop()
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram, corpus_dir: Path) -> AsyncIterator[RunningBot]:
+    async with running_bot(telegram, corpus_dir) as running:
+        yield running
 
 
 async def wait_sent(telegram: FakeTelegram, count: int, seconds: float = 10.0) -> list[JSON]:

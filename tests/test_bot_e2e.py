@@ -11,7 +11,7 @@ from bot.app import build_application
 from bot.library import Library
 from bot.render import MESSAGE_LIMIT
 from retrieval import SearchResult
-from tests.conftest import ADMIN, RunningBot, make_settings, wait_sent
+from tests.conftest import ADMIN, RunningBot, make_settings, running_bot, wait_sent
 from tests.telegram_server import FakeTelegram
 
 GROUP = -1001234567890
@@ -132,21 +132,14 @@ async def test_failing_typing_indicator_does_not_lose_the_answer(
 async def test_group_refusal_does_not_use_up_the_askers_own_limit(
     telegram: FakeTelegram, corpus_dir: Path
 ) -> None:
-    settings = make_settings(
+    async with running_bot(
         telegram, corpus_dir, rate_limit_questions=2, rate_limit_chat_questions=1
-    )
-    application = build_application(settings, Library.open(corpus_dir))
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+    ):
         telegram.push(telegram.group(GROUP), telegram.user(USER + 1), "/tanya kapan invasi")
         telegram.push(telegram.group(GROUP), telegram.user(USER), "/tanya kapan invasi")
         telegram.push(telegram.private_chat(USER), telegram.user(USER), "kapan invasi dimulai")
         telegram.push(telegram.private_chat(USER), telegram.user(USER), "siapa presiden ukraina")
         sent = await wait_sent(telegram, 4)
-        await application.updater.stop()
-        await application.stop()
     assert "Tunggu sekitar" in sent[1]["text"]
     assert "Februari 2022" in sent[2]["text"]
     assert "Zelenskyy" in sent[3]["text"]
@@ -269,20 +262,13 @@ async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
 
 
 async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: Path) -> None:
-    settings = make_settings(telegram, corpus_dir, rate_limit_questions=2)
-    application = build_application(settings, Library.open(corpus_dir))
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+    async with running_bot(telegram, corpus_dir, rate_limit_questions=2):
         for _ in range(5):
             telegram.push(
                 telegram.private_chat(USER), telegram.user(USER), "siapa presiden ukraina"
             )
         sent = await wait_sent(telegram, 3)
         await asyncio.sleep(0.3)
-        await application.updater.stop()
-        await application.stop()
     assert len(telegram.sent) == 3
     assert "Tunggu sekitar" in sent[2]["text"]
 
@@ -290,19 +276,12 @@ async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: 
 async def test_group_rate_limit_counts_all_members(
     telegram: FakeTelegram, corpus_dir: Path
 ) -> None:
-    settings = make_settings(telegram, corpus_dir, rate_limit_chat_questions=2)
-    application = build_application(settings, Library.open(corpus_dir))
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+    async with running_bot(telegram, corpus_dir, rate_limit_chat_questions=2):
         for user in range(4):
             telegram.push(telegram.group(GROUP), telegram.user(USER + user), "/tanya kapan invasi")
         telegram.push(telegram.private_chat(USER), telegram.user(USER), "kapan invasi dimulai")
         sent = await wait_sent(telegram, 4)
         await asyncio.sleep(0.3)
-        await application.updater.stop()
-        await application.stop()
     assert len(telegram.sent) == 4
     assert "Tunggu sekitar" in sent[2]["text"]
     assert sent[3]["chat"]["id"] == USER  # private chats are not limited by the group's quota

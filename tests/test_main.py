@@ -26,6 +26,21 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
     return env
 
 
+def spawn_bot(tmp_path: Path, base_url: str, **values: str) -> subprocess.Popen[str]:
+    """`python -m bot` on the seed articles against the fake server at `base_url`."""
+    env = bot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=base_url,
+        CORPUS_DIR=str(ROOT / "seeds"),
+        **values,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=tmp_path, env=bot_env(tmp_path),
@@ -75,17 +90,7 @@ def test_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     telegram = FakeTelegram(TOKEN)
     base_url = telegram.start()
     try:
-        env = bot_env(
-            tmp_path,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=base_url,
-            CORPUS_DIR=str(ROOT / "seeds"),
-            LOG_LEVEL="DEBUG",
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        process = spawn_bot(tmp_path, base_url, LOG_LEVEL="DEBUG")
         try:
             telegram.push(telegram.private_chat(9), telegram.user(9), "siapa presiden ukraina")
             (reply,) = telegram.wait_sent(1, timeout=60)
@@ -129,19 +134,13 @@ def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
     telegram = FakeTelegram(TOKEN)
     base_url = telegram.start()
     port = free_port()
-    env = bot_env(
+    process = spawn_bot(
         tmp_path,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=base_url,
-        CORPUS_DIR=str(ROOT / "seeds"),
+        base_url,
         WEBHOOK_URL="https://bot.example.org/hook",
         WEBHOOK_SECRET="s3cret-header-value",
         WEBHOOK_PORT=str(port),
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
     try:
         telegram.wait_for(lambda: bool(telegram.method_calls("setWebhook")), timeout=60)
         (webhook,) = telegram.method_calls("setWebhook")
