@@ -1,12 +1,15 @@
 """End-to-end load on the bot: `python -m bot` as a process, against the test Bot API server.
 
-    python -m bench.e2e [--passages 100000] [--questions 3000] [--rate 200] [--words DIR]
+    python -m bench.e2e [--passages 100000] [--questions 3000] [--rate 120]
+                        [--reload-rate 100] [--words DIR]
 
 Builds a synthetic archive (see `retrieval.bench`), starts the bot on it, then:
 1. sustained load: questions from distinct users at `--rate` per second; reports answered
    exactly once, answered twice, lost, throughput and latency (question pushed → reply sent);
 2. reload under load: an admin's /reload rebuilds the index (a file was added) while questions
-   keep coming; reports their latency while the reload runs.
+   keep coming at `--reload-rate`; reports their latency while the reload runs.
+Memory: the bot process's peak and current RSS after start-up and after the reload, and the
+peak of the child process that built the new index (from the bot's log).
 Nothing here is a test; it prints figures.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -69,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--questions", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate", type=float, default=120.0)
+    parser.add_argument("--reload-rate", type=float, default=100.0)
     parser.add_argument(
         "--words", type=Path, default=Path(__file__).resolve().parents[2] / "shared/eval/external"
     )
@@ -90,13 +95,18 @@ def main(argv: list[str] | None = None) -> int:
             "INDEX_CACHE": str(Path(folder) / "index.npz"),
             "RATE_LIMIT_QUESTIONS": "1000000",
             "FLOOD_MESSAGES_PER_SECOND": "100000",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",
         }
         started = time.monotonic()
-        bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=folder)
+        log = Path(folder) / "bot.log"
+        with log.open("wb") as stderr:
+            bot = subprocess.Popen(
+                [sys.executable, "-m", "bot"], env=env, cwd=folder, stderr=stderr
+            )
         try:
             telegram.wait_for(lambda: bool(telegram.method_calls("getUpdates")), timeout=600)
             print(f"bot ready in {time.monotonic() - started:.1f} s ({args.passages:,} passages)")
+            print(f"bot memory after start-up: {memory(bot.pid)}")
             questions = _questions(corpus, args.questions)
 
             pushed = push_at_rate(telegram, questions, args.rate, FIRST_USER)
@@ -121,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             reload_started = time.monotonic()
             during: dict[int, float] = {}
             user = FIRST_USER + len(pushed)
+            batch_size = max(1, round(args.reload_rate))
             while not _reloaded(telegram, before) and time.monotonic() - reload_started < 600:
-                batch = push_at_rate(telegram, questions[:20], 20, user)
+                batch = push_at_rate(telegram, questions[:batch_size], args.reload_rate, user)
                 during |= batch
                 user += len(batch)
             reload_seconds = time.monotonic() - reload_started
@@ -133,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(answered)} answered; latency p50 {percentile(latency, 50):.0f} ms, "
                 f"p95 {percentile(latency, 95):.0f} ms, max {max(latency) * 1000:.0f} ms"
             )
+            built = re.findall(r"build peak memory (\d+) MB", log.read_text("utf-8"))
+            child = built[-1] if built else "?"
+            print(f"bot memory after the reload: {memory(bot.pid)}; the child process that built "
+                  f"the new index peaked at {child} MB")  # fmt: skip
         finally:
             bot.terminate()
             try:
@@ -141,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
                 bot.kill()
             telegram.stop()
     return 0
+
+
+def memory(pid: int) -> str:
+    """A process's peak and current resident memory, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text("utf-8")
+    kb = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", status, re.MULTILINE))
+    return f"peak {int(kb['VmHWM']) // 1024} MB, now {int(kb['VmRSS']) // 1024} MB"
 
 
 def _all_answered(telegram: FakeTelegram, users: dict[int, float]) -> bool:

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import multiprocessing
+import resource
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval import Analyzer, Corpus, CorpusError, Index, SearchResult, open_index
+from retrieval import (
+    Analyzer,
+    Corpus,
+    CorpusError,
+    Index,
+    SearchParams,
+    SearchResult,
+    open_index,
+    prepare_cache,
+    read_cache,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +37,7 @@ class Snapshot:
     index: Index
     build_seconds: float
     from_cache: bool = False
+    builder_peak_mb: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,41 +77,57 @@ def diff_articles(old: Corpus, new: Corpus) -> Changes:
     )
 
 
-def keep_broken(previous: Corpus, current: Corpus) -> Corpus:
-    """Carry over the previous version of articles that are now skipped as broken."""
-    skipped = {s.name for s in current.skipped}
-    kept = [a for a in previous.articles if a.name in skipped]
-    if not kept:
-        return current
-    names = {a.name for a in kept}
-    articles = sorted([*current.articles, *kept], key=lambda a: a.name)
-    order = {a.name: i for i, a in enumerate(articles)}
-    passages = sorted(
-        [*current.passages, *(p for p in previous.passages if p.article in names)],
-        key=lambda p: (order[p.article], p.position),
-    )
-    return Corpus(tuple(articles), tuple(passages), current.skipped)
+def build_snapshot(directory: Path, analyzer: Analyzer, cache_file: Path | None) -> Snapshot:
+    """Load `directory` and its index in this process, from the cache when it is current.
 
-
-def build_snapshot(
-    directory: Path,
-    analyzer: Analyzer,
-    cache_file: Path | None,
-    previous: Corpus | None = None,
-) -> Snapshot:
-    """Load `directory` and its index, from the cache when it is current.
-
-    Building is slow, so once serving call this off the event loop.
+    For start-up, before any question is served.
 
     Raises:
         CorpusError: If nothing usable loads.
     """
     started = time.perf_counter()
     opened = open_index(directory, analyzer, cache_file)
-    corpus, index, from_cache = opened.corpus, opened.index, opened.from_cache
-    if previous is not None and (merged := keep_broken(previous, corpus)) is not corpus:
-        corpus, index, from_cache = merged, Index(merged.passages, analyzer), False
-    return Snapshot(corpus, index, time.perf_counter() - started, from_cache)
+    return Snapshot(opened.corpus, opened.index, time.perf_counter() - started, opened.from_cache)
+
+
+def rebuild_snapshot(
+    directory: Path, analyzer: Analyzer, cache_file: Path | None, previous: Corpus
+) -> Snapshot:
+    """Build the index of `directory` in a child process and load it here from the cache file.
+
+    Building holds the GIL for tens of seconds at archive scale; in a thread of the serving
+    process it would stall every answer. Loading the result takes a fraction of a second.
+    Articles broken now keep their version in `previous`. Blocks: call it off the event loop.
+
+    Raises:
+        CorpusError: If nothing usable loads.
+        RebuildError: If the child or the cache file failed.
+    """
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if cache_file is None:
+            cache_file = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "index.npz"
+        spawn = multiprocessing.get_context("spawn")  # forking a threaded process is unsafe
+        pool = stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=spawn))
+        try:
+            key, peak = pool.submit(_prepare, directory, cache_file, previous).result()
+        except (OSError, BrokenProcessPool) as error:
+            raise RebuildError(f"the index build failed: {error}") from error
+        opened = read_cache(cache_file, key, analyzer, SearchParams(), previous)
+    if opened is None:
+        raise RebuildError(f"the new index in {cache_file} could not be read")
+    seconds = time.perf_counter() - started
+    return Snapshot(opened.corpus, opened.index, seconds, from_cache=False, builder_peak_mb=peak)
+
+
+def _prepare(directory: Path, cache_file: Path, previous: Corpus) -> tuple[str, float]:
+    """In the child: build and save the index; return its key and the child's peak memory."""
+    key = prepare_cache(directory, cache_file, previous=previous)
+    return key, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RebuildError(Exception):
+    """Building a new index failed for a reason other than the articles themselves."""
 
 
 class Library:
@@ -139,17 +172,18 @@ class Library:
             old = self._snapshot
             try:
                 new = await asyncio.to_thread(
-                    build_snapshot, self.directory, self._analyzer, self.cache_file, old.corpus
+                    rebuild_snapshot, self.directory, self._analyzer, self.cache_file, old.corpus
                 )
-            except CorpusError as error:
+            except (CorpusError, RebuildError) as error:
                 logger.warning("reload failed, keeping the old corpus: %s", error)
                 return ReloadReport(old, Changes(), time.perf_counter() - started, str(error))
             self._snapshot = new
             changes = diff_articles(old.corpus, new.corpus)
             logger.info(
-                "reloaded %d articles, %d passages in %.2f s",
+                "reloaded %d articles, %d passages in %.2f s (build peak memory %.0f MB)",
                 len(new.corpus.articles),
                 len(new.corpus.passages),
                 new.build_seconds,
+                new.builder_peak_mb,
             )
             return ReloadReport(new, changes, time.perf_counter() - started)

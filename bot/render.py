@@ -233,10 +233,10 @@ def reload_message(report: ReloadReport, lang: Lang) -> list[str]:
     en = lang is Lang.EN
     if report.error:
         head = (
-            f"⚠️ Nothing usable loaded ({escape(report.error)}). The previous articles stay in "
+            f"⚠️ Reload failed: {escape(report.error)}. The previous articles stay in "
             f"service: {len(corpus.articles)} articles, {len(corpus.passages)} passages."
             if en
-            else f"⚠️ Tidak ada artikel yang bisa dimuat ({escape(report.error)}). Artikel lama "
+            else f"⚠️ Gagal memuat ulang: {escape(report.error)}. Artikel lama "
             f"tetap dipakai: {len(corpus.articles)} artikel, {len(corpus.passages)} paragraf."
         )
     else:

@@ -5,13 +5,15 @@ This package knows nothing of Telegram or of settings objects.
 """
 
 from retrieval.bm25 import BM25Params, Variant
-from retrieval.cache import Opened, open_index
+from retrieval.cache import Opened, open_index, prepare_cache, read_cache
 from retrieval.corpus import (
     Article,
     Corpus,
     CorpusError,
     Passage,
+    Passages,
     SkippedFile,
+    carry_over,
     load_corpus,
 )
 from retrieval.index import Abstention, Hit, Index, SearchParams, SearchResult, Span, sentences
@@ -29,12 +31,16 @@ __all__ = [
     "Index",
     "Opened",
     "Passage",
+    "Passages",
     "SearchParams",
     "SearchResult",
     "SkippedFile",
     "Span",
     "Variant",
+    "carry_over",
     "load_corpus",
     "open_index",
+    "prepare_cache",
+    "read_cache",
     "sentences",
 ]

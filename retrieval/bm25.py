@@ -52,6 +52,78 @@ def reference_model(documents: Sequence[Sequence[str]], params: BM25Params) -> r
             return rank_bm25.BM25L(documents, k1=params.k1, b=params.b)
 
 
+class Vocabulary:
+    """Sorted terms in one UTF-8 blob: term → column by binary search, with no per-term objects.
+
+    A dictionary of millions of terms (the stem pairs of a news archive) costs seconds of
+    single-threaded Python to rebuild from a cache; this loads as two arrays.
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        """Store `terms`, which must be sorted and free of newlines."""
+        blob = "".join(f"{term}\n" for term in terms).encode("utf-8")
+        lengths = np.fromiter((len(t.encode("utf-8")) + 1 for t in terms), np.int64, len(terms))
+        self._blob = blob
+        self._starts = np.concatenate(([0], np.cumsum(lengths)))
+        self._bounds = self._starts.data  # a memoryview: Python ints on indexing, fast to search
+
+    def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
+        """The vocabulary as two arrays, names starting with `prefix`."""
+        return {
+            f"{prefix}blob": np.frombuffer(self._blob, dtype=np.uint8),
+            f"{prefix}starts": self._starts,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], prefix: str) -> Vocabulary:
+        """Rebuild a vocabulary saved by `to_arrays`.
+
+        Raises:
+            ValueError: If the arrays do not fit together.
+        """
+        vocabulary = cls.__new__(cls)
+        vocabulary._blob = arrays[f"{prefix}blob"].tobytes()
+        starts = np.ascontiguousarray(arrays[f"{prefix}starts"], dtype=np.int64)
+        size = len(vocabulary._blob)
+        if starts.ndim != 1 or starts[:1].tolist() != [0] or starts[-1] != size:
+            raise ValueError("inconsistent vocabulary arrays")
+        if np.any(np.diff(starts) < 1):
+            raise ValueError("inconsistent vocabulary arrays")
+        vocabulary._starts = starts
+        vocabulary._bounds = starts.data
+        return vocabulary
+
+    def __len__(self) -> int:
+        return len(self._bounds) - 1
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.get(term) is not None
+
+    def get(self, term: str) -> int | None:
+        """The column of `term`, or None if no document holds it."""
+        key = term.encode("utf-8", "surrogatepass")
+        blob, bounds = self._blob, self._bounds
+        low, high = 0, len(bounds) - 1
+        while low < high:
+            middle = (low + high) // 2
+            # UTF-8 byte order is code point order, the order the terms were sorted in.
+            if blob[bounds[middle] : bounds[middle + 1] - 1] < key:
+                low = middle + 1
+            else:
+                high = middle
+        if low < len(bounds) - 1 and blob[bounds[low] : bounds[low + 1] - 1] == key:
+            return low
+        return None
+
+    def term(self, column: int) -> str:
+        """The term of `column`."""
+        return self._blob[self._bounds[column] : self._bounds[column + 1] - 1].decode("utf-8")
+
+    def terms(self) -> list[str]:
+        """Every term, in column order."""
+        return self._blob.decode("utf-8").split("\n")[:-1]
+
+
 class BM25Matrix:
     """Per-term BM25 weights of every document, so a query's scores are one sparse product.
 
@@ -60,27 +132,33 @@ class BM25Matrix:
     scores to rank-bm25's within 1e-9.
 
     Attributes:
-        vocabulary: Term → column.
+        vocabulary: Term → column (columns are in the terms' sorted order).
         idf: The idf of each column, as rank-bm25 defines it.
         doc_freq: How many documents hold each column's term.
         size: Number of documents.
     """
 
     def __init__(self, documents: Iterable[Sequence[str]], params: BM25Params) -> None:
-        self.vocabulary: dict[str, int] = {}
-        column = self.vocabulary.setdefault
+        columns: dict[str, int] = {}
+        column = columns.setdefault
         ids: list[int] = []
         lengths: list[int] = []
         for document in documents:
-            ids.extend(column(term, len(self.vocabulary)) for term in document)
+            ids.extend(column(term, len(columns)) for term in document)
             lengths.append(len(document))
         self.size = len(lengths)
-        width = len(self.vocabulary)
+        width = len(columns)
+        # Columns follow the terms' sorted order, so the vocabulary can be a searchable blob.
+        terms = sorted(columns)
+        self.vocabulary = Vocabulary(terms)
+        sorted_column = np.empty(width, dtype=np.int64)
+        sorted_column[np.fromiter((columns[t] for t in terms), np.int64, width)] = np.arange(width)
+        del columns, terms
         doc_len = np.array(lengths, dtype=np.float64)
         rows = np.repeat(np.arange(self.size, dtype=np.int64), lengths)
-        counts = sparse.csr_array(
-            (np.ones(len(ids)), (rows, np.array(ids, dtype=np.int64))), shape=(self.size, width)
-        )
+        cols = sorted_column[np.array(ids, dtype=np.int64)]
+        del ids
+        counts = sparse.csr_array((np.ones(len(cols)), (rows, cols)), shape=(self.size, width))
         counts.sum_duplicates()
         self.doc_freq = np.bincount(counts.indices, minlength=width)
         self.idf = _idf(params.variant, self.size, self.doc_freq)
@@ -102,7 +180,7 @@ class BM25Matrix:
         """The matrix as plain arrays (no pickling needed), names starting with `prefix`."""
         weights = self._weights
         return {
-            f"{prefix}vocabulary": _pack_words(self.vocabulary),
+            **self.vocabulary.to_arrays(f"{prefix}vocabulary."),
             f"{prefix}doc_freq": self.doc_freq,
             f"{prefix}idf": self.idf,
             f"{prefix}constant": self._constant,
@@ -114,10 +192,13 @@ class BM25Matrix:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], prefix: str) -> BM25Matrix:
-        """Rebuild a matrix saved by `to_arrays`."""
+        """Rebuild a matrix saved by `to_arrays`.
+
+        Raises:
+            ValueError: If the arrays do not fit together.
+        """
         matrix = cls.__new__(cls)
-        words = bytes(arrays[f"{prefix}vocabulary"]).decode("utf-8")
-        matrix.vocabulary = {w: i for i, w in enumerate(words.split("\n"))} if words else {}
+        matrix.vocabulary = Vocabulary.from_arrays(arrays, f"{prefix}vocabulary.")
         matrix.doc_freq = arrays[f"{prefix}doc_freq"]
         matrix.idf = arrays[f"{prefix}idf"]
         matrix._constant = arrays[f"{prefix}constant"]
@@ -133,7 +214,8 @@ class BM25Matrix:
 
     def columns(self, terms: Mapping[str, float]) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Return the columns of the known `terms` and their query weights."""
-        known = [(self.vocabulary[t], w) for t, w in terms.items() if t in self.vocabulary]
+        found = ((self.vocabulary.get(t), w) for t, w in terms.items())
+        known = [(c, w) for c, w in found if c is not None]
         cols = np.array([c for c, _ in known], dtype=np.int64)
         return cols, np.array([w for _, w in known], dtype=np.float64)
 
@@ -169,11 +251,6 @@ class BM25Matrix:
             holders[np.minimum(found, holders.size - 1)] == rows
         )
         return present
-
-
-def _pack_words(vocabulary: Mapping[str, int]) -> npt.NDArray[np.uint8]:
-    """Terms in column order, newline-separated UTF-8 (terms never hold a newline)."""
-    return np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8)
 
 
 def _idf(variant: Variant, size: int, doc_freq: npt.NDArray[np.int64]) -> FloatArray:

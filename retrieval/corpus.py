@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from retrieval.text import load_word_list
 
@@ -58,6 +63,112 @@ class Passage:
     text: str
 
 
+class Passages(Sequence[Passage]):
+    """Passages stored compactly (one UTF-8 blob and a few integer arrays), made on access.
+
+    An archive of 100,000 passages as Python objects takes seconds of single-threaded work to
+    rebuild from a cache, during which a bot serving questions on other threads stalls; this
+    loads as a handful of arrays. It is immutable, like the tuple it stands for.
+    """
+
+    def __init__(self, passages: Iterable[Passage] = ()) -> None:
+        """Store `passages` in this order."""
+        articles: dict[str, int] = {}
+        contexts: dict[tuple[str, str | None], int] = {}
+        article, context, position, texts = [], [], [], []
+        for passage in passages:
+            article.append(articles.setdefault(passage.article, len(articles)))
+            context.append(contexts.setdefault((passage.title, passage.heading), len(contexts)))
+            position.append(passage.position)
+            texts.append(passage.text.encode("utf-8"))
+        self._articles = tuple(articles)
+        self._contexts = tuple(contexts)
+        self._article = np.array(article, dtype=np.int32)
+        self._context = np.array(context, dtype=np.int32)
+        self._position = np.array(position, dtype=np.int32)
+        self._text = b"".join(texts)
+        self._starts = np.concatenate(([0], np.cumsum([len(t) for t in texts], dtype=np.int64)))
+
+    def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
+        """The passages as plain arrays, names starting with `prefix`."""
+        tables = json.dumps([self._articles, self._contexts], ensure_ascii=False)
+        return {
+            f"{prefix}tables": np.frombuffer(tables.encode("utf-8"), dtype=np.uint8),
+            f"{prefix}article": self._article,
+            f"{prefix}context": self._context,
+            f"{prefix}position": self._position,
+            f"{prefix}text": np.frombuffer(self._text, dtype=np.uint8),
+            f"{prefix}starts": self._starts,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], prefix: str) -> Passages:
+        """Rebuild passages saved by `to_arrays`.
+
+        Raises:
+            ValueError: If the arrays do not fit together.
+        """
+        passages = cls.__new__(cls)
+        articles, contexts = json.loads(arrays[f"{prefix}tables"].tobytes().decode("utf-8"))
+        passages._articles = tuple(articles)
+        passages._contexts = tuple(map(tuple, contexts))
+        passages._article = arrays[f"{prefix}article"]
+        passages._context = arrays[f"{prefix}context"]
+        passages._position = arrays[f"{prefix}position"]
+        passages._text = arrays[f"{prefix}text"].tobytes()
+        passages._starts = arrays[f"{prefix}starts"]
+        size = len(passages._article)
+        shapes = {a.shape for a in (passages._context, passages._position, passages._starts[1:])}
+        if (
+            shapes != {(size,)}
+            or passages._starts[:1].tolist() != [0]
+            or passages._starts[-1] != len(passages._text)
+            or np.any(np.diff(passages._starts) < 0)
+            or not _indexes(passages._article, len(passages._articles))
+            or not _indexes(passages._context, len(passages._contexts))
+        ):
+            raise ValueError("inconsistent passage arrays")
+        return passages
+
+    def __len__(self) -> int:
+        return len(self._article)
+
+    @overload
+    def __getitem__(self, index: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Passage]: ...
+
+    def __getitem__(self, index: int | slice) -> Passage | Sequence[Passage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = range(len(self))[index]  # bounds check and negative indices, as a tuple does
+        start, end = int(self._starts[row]), int(self._starts[row + 1])
+        title, heading = self._contexts[self._context[row]]
+        return Passage(
+            self._articles[self._article[row]],
+            title,
+            heading,
+            int(self._position[row]),
+            self._text[start:end].decode("utf-8"),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Passages({len(self)} passages)"
+
+
+def _indexes(values: npt.NDArray[Any], size: int) -> bool:
+    """Tell whether every value indexes a table of `size` entries."""
+    return not values.size or (int(values.min()) >= 0 and int(values.max()) < size)
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """An article file that loaded, with the sections it has and a digest of its bytes."""
@@ -82,7 +193,7 @@ class Corpus:
     """Everything that loaded from a directory, and what was skipped."""
 
     articles: tuple[Article, ...]
-    passages: tuple[Passage, ...]
+    passages: Sequence[Passage]
     skipped: tuple[SkippedFile, ...]
 
 
@@ -138,7 +249,26 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
         passages.extend(found)
     if not passages:
         raise CorpusError(f"no article with a paragraph in {directory}")
-    return Corpus(tuple(articles), tuple(passages), tuple(skipped))
+    return Corpus(tuple(articles), Passages(passages), tuple(skipped))
+
+
+def carry_over(previous: Corpus, current: Corpus) -> Corpus:
+    """Keep serving the previous version of articles whose files are broken now.
+
+    A bad save (a half-written file, a wrong encoding) then does not make an article vanish.
+    """
+    broken = {s.name for s in current.skipped}
+    kept = [a for a in previous.articles if a.name in broken]
+    if not kept:
+        return current
+    names = {a.name for a in kept}
+    articles = sorted([*current.articles, *kept], key=lambda a: a.name)
+    order = {a.name: i for i, a in enumerate(articles)}
+    passages = sorted(
+        [*current.passages, *(p for p in previous.passages if p.article in names)],
+        key=lambda p: (order[p.article], p.position),
+    )
+    return Corpus(tuple(articles), Passages(passages), current.skipped)
 
 
 def article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:

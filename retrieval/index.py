@@ -20,7 +20,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray, Variant
-from retrieval.corpus import Passage
+from retrieval.corpus import Passage, Passages
 from retrieval.text import Analyzer, Term, general_rarity
 
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
@@ -137,7 +137,7 @@ class Index:
         """
         if not passages:
             raise ValueError("cannot index an empty corpus")
-        self.passages = tuple(passages)
+        self.passages = _frozen(passages)
         self.analyzer = analyzer
         self.params = params or SearchParams()
         bodies = [analyzer.tokens(p.text) for p in self.passages]
@@ -151,16 +151,18 @@ class Index:
         self._exact = BM25Matrix([[surface for surface, _ in body] for body in bodies], bm25)
         self._pairs = BM25Matrix([_pairs(stem for _, stem in body) for body in bodies], bm25)
         self._context = BM25Matrix([contexts[p.title, p.heading] for p in self.passages], bm25)
-        self._stem_of = {surface: stem for body in bodies for surface, stem in body}
-        self._surface_vocabulary = sorted(self._stem_of)
+        stem_of = {surface: stem for body in bodies for surface, stem in body}
+        surfaces = self._exact.vocabulary.terms()
+        stem_column = self._stems.vocabulary.get
+        self._surface_stem = np.array([stem_column(stem_of[s]) for s in surfaces], dtype=np.int64)
+        self._surfaces = surfaces
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The precomputed weights as plain arrays, for an on-disk cache."""
         arrays: dict[str, npt.NDArray[Any]] = {}
         for name, matrix in self._fields().items():
             arrays |= matrix.to_arrays(f"{name}.")
-        stems = "\n".join(f"{surface}\t{stem}" for surface, stem in self._stem_of.items())
-        arrays["stem_of"] = np.frombuffer(stems.encode("utf-8"), dtype=np.uint8)
+        arrays["surface_stem"] = self._surface_stem
         return arrays
 
     @classmethod
@@ -177,7 +179,7 @@ class Index:
             ValueError: If the arrays do not fit the passages.
         """
         index = cls.__new__(cls)
-        index.passages = tuple(passages)
+        index.passages = _frozen(passages)
         index.analyzer = analyzer
         index.params = params
         index._stems = BM25Matrix.from_arrays(arrays, "stems.")
@@ -186,9 +188,14 @@ class Index:
         index._context = BM25Matrix.from_arrays(arrays, "context.")
         if any(m.size != len(index.passages) for m in index._fields().values()):
             raise ValueError("the saved index does not match the passages")
-        stems = bytes(arrays["stem_of"]).decode("utf-8")
-        index._stem_of = dict(line.split("\t") for line in stems.split("\n")) if stems else {}
-        index._surface_vocabulary = sorted(index._stem_of)
+        surface_stem = arrays["surface_stem"]
+        stems = len(index._stems.vocabulary)
+        if surface_stem.shape != (len(index._exact.vocabulary),) or np.any(
+            (surface_stem < 0) | (surface_stem >= stems)
+        ):
+            raise ValueError("the saved index does not match its vocabularies")
+        index._surface_stem = surface_stem
+        index._surfaces = index._exact.vocabulary.terms()
         return index
 
     def _fields(self) -> dict[str, BM25Matrix]:
@@ -249,15 +256,16 @@ class Index:
                 continue
             match = process.extractOne(
                 term.surface,
-                self._surface_vocabulary,
+                self._surfaces,
                 scorer=fuzz.ratio,
                 score_cutoff=self.params.fuzzy_cutoff,
             )
             if match is None:
                 resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0))
             else:
-                word, similarity = match[0], match[1] / 100
-                resolved.append(_QueryTerm(term.surface, word, self._stem_of[word], similarity))
+                word, similarity, column = match
+                stem = self._stems.vocabulary.term(int(self._surface_stem[column]))
+                resolved.append(_QueryTerm(term.surface, word, stem, similarity / 100))
         return resolved
 
     def _correctable(self, word: str) -> bool:
@@ -325,6 +333,11 @@ class Index:
             highlights=tuple(dict.fromkeys(highlights)),
             best=_best_sentence(passage.text, highlights),
         )
+
+
+def _frozen(passages: Sequence[Passage]) -> Sequence[Passage]:
+    """`passages` as an immutable sequence, without copying a compact store into objects."""
+    return passages if isinstance(passages, Passages | tuple) else tuple(passages)
 
 
 def _weights(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:

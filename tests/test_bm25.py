@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retrieval import Analyzer, BM25Params, Variant, load_corpus
-from retrieval.bm25 import BM25Matrix, reference_model
+from retrieval.bm25 import BM25Matrix, Vocabulary, reference_model
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -64,3 +64,36 @@ def test_contains_reports_term_presence_per_row() -> None:
 def test_field_without_any_term_scores_zero() -> None:
     matrix = BM25Matrix([[], []], BM25Params())
     assert matrix.scores({"a": 1.0}).tolist() == [0.0, 0.0]
+
+
+TERMS = sorted(["a", "ab", "abc", "b", "kerja sama", "ärger", "é", "日本", "🙂"])
+
+
+@pytest.mark.parametrize(("term", "column"), [(t, i) for i, t in enumerate(TERMS)])
+def test_vocabulary_finds_every_term_at_its_sorted_column(term: str, column: int) -> None:
+    vocabulary = Vocabulary(TERMS)
+    assert vocabulary.get(term) == column
+    assert term in vocabulary
+    assert vocabulary.term(column) == term
+
+
+@pytest.mark.parametrize("term", ["", "aa", "abcd", "kerja", "c", "zzz", "\ud800", "0"])
+def test_vocabulary_misses_unknown_terms_and_prefixes(term: str) -> None:
+    vocabulary = Vocabulary(TERMS)
+    assert vocabulary.get(term) is None
+    assert term not in vocabulary
+
+
+def test_vocabulary_round_trips_through_arrays_and_rejects_bad_ones() -> None:
+    arrays = Vocabulary(TERMS).to_arrays("v.")
+    restored = Vocabulary.from_arrays(arrays, "v.")
+    assert (len(restored), restored.terms()) == (len(TERMS), TERMS)
+    assert len(Vocabulary([])) == 0 and Vocabulary([]).get("a") is None
+    with pytest.raises(ValueError, match="inconsistent"):
+        Vocabulary.from_arrays({**arrays, "v.starts": arrays["v.starts"][:-1]}, "v.")
+
+
+def test_matrix_columns_follow_the_sorted_terms() -> None:
+    matrix = BM25Matrix([["zebra", "apel"], ["mangga"]], BM25Params())
+    assert matrix.vocabulary.terms() == ["apel", "mangga", "zebra"]
+    assert matrix.contains(np.array([0, 1]), "zebra").tolist() == [True, False]

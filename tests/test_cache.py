@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import Analyzer, SearchParams, open_index
+from retrieval import Analyzer, SearchParams, open_index, prepare_cache, read_cache
 from retrieval.cache import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,52 @@ def test_a_file_edited_during_the_build_is_not_cached_under_the_old_key(
     cache = tmp_path / "index.npz"
     open_index(corpus, Analyzer.default(), cache)
     assert not cache.exists()
+
+
+def test_a_prepared_cache_reads_back_with_its_key(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index.npz"
+    analyzer = Analyzer.default()
+    key = prepare_cache(corpus, cache)
+    assert read_cache(cache, "another key", analyzer, SearchParams()) is None
+    prepared = read_cache(cache, key, analyzer, SearchParams())
+    assert prepared is not None and prepared.from_cache
+    assert prepare_cache(corpus, cache) == key  # current: nothing rebuilt
+    built = open_index(corpus, analyzer, None)
+    assert prepared.corpus == built.corpus
+    assert answers(prepared.index, analyzer) == answers(built.index, analyzer)
+
+
+def test_a_file_edited_while_preparing_gets_a_one_off_key(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import load_corpus
+
+    def load_then_edit(directory: Path) -> object:
+        loaded = load_corpus(directory)
+        (directory / "b.md").write_text("# Gempa\n\nGempa di Cianjur.\n", "utf-8")
+        return loaded
+
+    monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
+    cache = tmp_path / "index.npz"
+    key = prepare_cache(corpus, cache)
+    monkeypatch.undo()
+    prepared = read_cache(cache, key, Analyzer.default(), SearchParams())
+    assert prepared is not None and prepared.index.search("banjir jakarta").answered
+    assert key != fingerprint(corpus, SearchParams())
+    assert not open_index(corpus, Analyzer.default(), cache).from_cache
+
+
+def test_a_cache_that_kept_a_broken_file_serves_only_the_same_previous_version(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "index.npz"
+    analyzer = Analyzer.default()
+    previous = open_index(corpus, analyzer, cache).corpus
+    (corpus / "b.md").write_bytes(b"# Banjir\n\n\xff\xfe broken\n")
+    kept = open_index(corpus, analyzer, cache, previous=previous)
+    assert not kept.from_cache
+    assert "b.md" in [a.name for a in kept.corpus.articles]
+    assert open_index(corpus, analyzer, cache, previous=previous).from_cache
+    fresh = open_index(corpus, analyzer, cache)  # a restart has no previous version
+    assert not fresh.from_cache
+    assert "b.md" not in [a.name for a in fresh.corpus.articles]

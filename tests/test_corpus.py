@@ -1,8 +1,11 @@
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
-from retrieval import CorpusError, load_corpus
+from retrieval import CorpusError, Passage, Passages, load_corpus
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -163,3 +166,32 @@ def test_corpus_without_passages_is_an_error(tmp_path: Path, files: dict[str, st
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not found"):
         load_corpus(tmp_path / "nope")
+
+
+def test_passages_store_reads_back_what_it_was_given() -> None:
+    given = (
+        Passage("a.txt", "Judul", None, 0, "Paragraf pertama."),
+        Passage("a.txt", "Judul", "Bagian ✓", 1, "Kedua — dengan “kutipan” dan 日本."),
+        Passage("b/c.md", "Lain", "Bagian ✓", 0, ""),
+    )
+    store = Passages(given)
+    assert (len(store), store[1], store[-1], store[:2]) == (3, given[1], given[2], list(given[:2]))
+    assert store == given and given == store and store != given[:2]
+    with pytest.raises(IndexError):
+        store[3]
+    assert Passages.from_arrays(store.to_arrays("p."), "p.") == given
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("p.article", np.array([0, 5], dtype=np.int32)),
+        ("p.context", np.array([0, -1], dtype=np.int32)),
+        ("p.position", np.array([0], dtype=np.int32)),
+        ("p.starts", np.array([0, 3, 99], dtype=np.int64)),
+    ],
+)
+def test_passages_store_rejects_arrays_that_do_not_fit(name: str, value: npt.NDArray[Any]) -> None:
+    store = Passages([Passage("a.txt", "T", None, 0, "abc"), Passage("b.txt", "U", None, 0, "d")])
+    with pytest.raises(ValueError, match="inconsistent"):
+        Passages.from_arrays({**store.to_arrays("p."), name: value}, "p.")

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from bot.library import Changes, Library, diff_articles
-from retrieval import load_corpus
+from retrieval import Index, load_corpus
 
 
 def write(directory: Path, name: str, body: str | bytes) -> None:
@@ -69,3 +69,29 @@ async def test_searches_during_a_reload_use_the_old_index(corpus: Path) -> None:
     await reload
     assert during.answered
     assert (await library.search("suara dihitung ulang", 1)).answered
+
+
+async def test_reload_builds_the_index_in_another_process(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = Library.open(corpus)
+
+    def no_build_here(*args: object) -> None:
+        raise AssertionError("the serving process built an index")
+
+    monkeypatch.setattr(Index, "__init__", no_build_here)
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    report = await library.reload()
+    assert report.error is None and report.changes.added == ("c.txt",)
+    assert report.snapshot.builder_peak_mb is not None and report.snapshot.builder_peak_mb > 0
+    assert (await library.search("suara dihitung ulang", 1)).answered
+
+
+async def test_a_failing_build_keeps_the_old_snapshot(corpus: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    write(tmp_path, blocker.name, "x")
+    library = Library.open(corpus, blocker / "index.npz")
+    old = library.snapshot
+    report = await library.reload()
+    assert report.error is not None and "index build failed" in report.error
+    assert library.snapshot is old

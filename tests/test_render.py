@@ -122,7 +122,7 @@ def test_reload_message_reports_changes_and_skipped_files() -> None:
 
 def test_reload_message_when_nothing_loaded() -> None:
     (html,) = render.reload_message(report(error="no article with a paragraph"), Lang.EN)
-    assert "Nothing usable loaded" in html and "previous articles stay in service" in html
+    assert "Reload failed" in html and "previous articles stay in service" in html
 
 
 def test_oversized_lists_and_titles_still_fit() -> None:
