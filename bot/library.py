@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -21,6 +22,7 @@ from retrieval import (
     Index,
     SearchParams,
     SearchResult,
+    fingerprint,
     open_index,
     prepare_cache,
     read_cache,
@@ -78,20 +80,29 @@ def diff_articles(old: Corpus, new: Corpus) -> Changes:
 
 
 def build_snapshot(directory: Path, analyzer: Analyzer, cache_file: Path | None) -> Snapshot:
-    """Load `directory` and its index in this process, from the cache when it is current.
+    """The first snapshot, at start-up: from the cache when it is current.
 
-    For start-up, before any question is served.
+    Otherwise the index is built in a child process when there is a cache file to hand it over
+    (the build's memory then goes back to the system), else here.
 
     Raises:
         CorpusError: If nothing usable loads.
     """
     started = time.perf_counter()
-    opened = open_index(directory, analyzer, cache_file)
-    return Snapshot(opened.corpus, opened.index, time.perf_counter() - started, opened.from_cache)
+    if cache_file is not None:
+        key = fingerprint(directory, SearchParams())
+        if cached := read_cache(cache_file, key, analyzer, SearchParams()):
+            return Snapshot(cached.corpus, cached.index, time.perf_counter() - started, True)
+        try:
+            return rebuild_snapshot(directory, analyzer, cache_file)
+        except RebuildError as error:
+            logger.warning("%s; building in this process instead", error)
+    opened = open_index(directory, analyzer, None)
+    return Snapshot(opened.corpus, opened.index, time.perf_counter() - started)
 
 
 def rebuild_snapshot(
-    directory: Path, analyzer: Analyzer, cache_file: Path | None, previous: Corpus
+    directory: Path, analyzer: Analyzer, cache_file: Path | None, previous: Corpus | None = None
 ) -> Snapshot:
     """Build the index of `directory` in a child process and load it here from the cache file.
 
@@ -120,8 +131,9 @@ def rebuild_snapshot(
     return Snapshot(opened.corpus, opened.index, seconds, from_cache=False, builder_peak_mb=peak)
 
 
-def _prepare(directory: Path, cache_file: Path, previous: Corpus) -> tuple[str, float]:
+def _prepare(directory: Path, cache_file: Path, previous: Corpus | None) -> tuple[str, float]:
     """In the child: build and save the index; return its key and the child's peak memory."""
+    os.nice(10)  # on a busy server the answers come first; the build can take longer
     key = prepare_cache(directory, cache_file, previous=previous)
     return key, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -5,7 +5,7 @@ This package knows nothing of Telegram or of settings objects.
 """
 
 from retrieval.bm25 import BM25Params, Variant
-from retrieval.cache import Opened, open_index, prepare_cache, read_cache
+from retrieval.cache import Opened, fingerprint, open_index, prepare_cache, read_cache
 from retrieval.corpus import (
     Article,
     Corpus,
@@ -38,6 +38,7 @@ __all__ = [
     "Span",
     "Variant",
     "carry_over",
+    "fingerprint",
     "load_corpus",
     "open_index",
     "prepare_cache",

@@ -95,3 +95,15 @@ async def test_a_failing_build_keeps_the_old_snapshot(corpus: Path, tmp_path: Pa
     report = await library.reload()
     assert report.error is not None and "index build failed" in report.error
     assert library.snapshot is old
+
+
+def test_start_up_builds_in_another_process_then_reads_the_cache(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache" / "index.npz"
+    monkeypatch.setattr(Index, "__init__", lambda *args: pytest.fail("built in this process"))
+    first = Library.open(corpus, cache).snapshot
+    assert (first.from_cache, first.builder_peak_mb is not None) == (False, True)
+    second = Library.open(corpus, cache).snapshot
+    assert (second.from_cache, second.builder_peak_mb) == (True, None)
+    assert second.corpus == first.corpus
