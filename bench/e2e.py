@@ -1,7 +1,7 @@
 """End-to-end load on the bot: `python -m bot` as a process, against the test Bot API server.
 
     python -m bench.e2e [--passages 100000] [--questions 3000] [--rate 120]
-                        [--reload-rate 50] [--words DIR]
+                        [--reload-rate 50] [--words DIR] [--archive DIR]
 
 Builds a synthetic archive (see `retrieval.bench`), starts the bot on it, then:
 1. sustained load: questions from distinct users at `--rate` per second; reports answered
@@ -78,12 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--words", type=Path, default=Path(__file__).resolve().parents[2] / "shared/eval/external"
     )
+    parser.add_argument(
+        "--archive", type=Path, help="keep the synthetic archive here and reuse it next time"
+    )
     args = parser.parse_args(argv)
-    counts = word_frequencies(args.words)
     with tempfile.TemporaryDirectory() as folder:
-        corpus = Path(folder) / "corpus"
-        corpus.mkdir()
-        write_archive(corpus, args.passages, counts, seed=args.passages)
+        corpus = args.archive or Path(folder) / "corpus"
+        if not corpus.is_dir() or not any(corpus.iterdir()):
+            corpus.mkdir(parents=True, exist_ok=True)
+            write_archive(corpus, args.passages, word_frequencies(args.words), seed=args.passages)
+        (corpus / "zz-new.txt").unlink(missing_ok=True)  # the reload phase adds it
         telegram = FakeTelegram(TOKEN)
         base_url = telegram.start()
         env = {

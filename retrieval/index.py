@@ -147,10 +147,11 @@ class Index:
                 title = analyzer.tokens(f"{p.title}\n{p.heading or ''}")
                 contexts[p.title, p.heading] = [stem for _, stem in title]
         bm25 = self.params.bm25
-        self._stems = BM25Matrix([[stem for _, stem in body] for body in bodies], bm25)
-        self._exact = BM25Matrix([[surface for surface, _ in body] for body in bodies], bm25)
-        self._pairs = BM25Matrix([_pairs(stem for _, stem in body) for body in bodies], bm25)
-        self._context = BM25Matrix([contexts[p.title, p.heading] for p in self.passages], bm25)
+        # Generators: each document's terms can go as soon as they are counted.
+        self._stems = BM25Matrix(([stem for _, stem in body] for body in bodies), bm25)
+        self._exact = BM25Matrix(([surface for surface, _ in body] for body in bodies), bm25)
+        self._pairs = BM25Matrix((_pairs(stem for _, stem in body) for body in bodies), bm25)
+        self._context = BM25Matrix((contexts[p.title, p.heading] for p in self.passages), bm25)
         stem_of = {surface: stem for body in bodies for surface, stem in body}
         surfaces = self._exact.vocabulary.terms()
         stem_column = self._stems.vocabulary.get
