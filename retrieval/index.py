@@ -225,7 +225,7 @@ class Index:
             return SearchResult(question, answered=False, hits=(), abstention=Abstention.NO_WORDS)
         scores, matching = self._score(terms)
         candidates = _top_k(scores, matching, max(k, self.params.rerank_depth))
-        coverage = self._confidence(terms, candidates)
+        coverage = self._confidence(self._shares(terms), candidates)
         reranked = scores[candidates] * coverage**self.params.coverage_power
         order = np.lexsort((candidates, -reranked))[:k]
         top, confidence, final = candidates[order], coverage[order], reranked[order]
@@ -292,29 +292,36 @@ class Index:
         matching[self._context.rows_with(stems)] = True
         return scores, np.flatnonzero(matching)
 
-    def _confidence(self, terms: Sequence[_QueryTerm], rows: npt.NDArray[np.int64]) -> FloatArray:
-        """Share of the question's information each of `rows` covers, from 0 to 1.
+    def _shares(self, terms: Sequence[_QueryTerm]) -> dict[str, float]:
+        """Each question stem's share of the question's information (the shares sum to 1 at most).
 
         A word's information is the lesser of its rarity in this corpus (idf, unseen words at
         the maximum) and its rarity in Indonesian at large. So a question that shares only a
         common word or a number with the articles covers little of itself, and a small corpus
-        does not make an everyday word like "dimulai" look decisive.
+        does not make an everyday word like "dimulai" look decisive. A typo-corrected word
+        earns its share in proportion to its similarity.
         """
         n = len(self.passages)
         most = math.log(1 + (n + 0.5) / 0.5)
-        covered = np.zeros(rows.shape)
-        total = 0.0
+        information = {}
         for term in {t.stem: t for t in terms}.values():
             col = self._stems.vocabulary.get(term.stem)
             df = int(self._stems.doc_freq[col]) if col is not None else 0
             local = math.log(1 + (n - df + 0.5) / (df + 0.5)) / most
-            info = min(local, general_rarity(term.asked))
-            total += info
-            present = self._stems.contains(rows, term.stem) | self._context.contains(
-                rows, term.stem
-            )
-            covered += present * info * min(term.weight, 1.0)
-        return covered / total if total else covered
+            information[term.stem] = (min(local, general_rarity(term.asked)), term.weight)
+        total = sum(info for info, _ in information.values())
+        return {
+            stem: info * min(weight, 1.0) / total if total else 0.0
+            for stem, (info, weight) in information.items()
+        }
+
+    def _confidence(self, shares: Mapping[str, float], rows: npt.NDArray[np.int64]) -> FloatArray:
+        """Share of the question's information each of `rows` covers, from 0 to 1."""
+        covered = np.zeros(rows.shape)
+        for stem, share in shares.items():
+            present = self._stems.contains(rows, stem) | self._context.contains(rows, stem)
+            covered += present * share
+        return covered
 
     def _hit(self, row: int, score: float, confidence: float, terms: Sequence[_QueryTerm]) -> Hit:
         passage = self.passages[row]
