@@ -40,8 +40,8 @@ from retrieval.text import ANALYZER_VERSION, Analyzer
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "2"
-_DATA_FILES = ("stopwords.txt", "slang.tsv", "boilerplate.txt")
+CACHE_VERSION = "3"
+_DATA_FILES = ("stopwords.txt", "slang.tsv", "boilerplate.txt", "answer_words.tsv")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Measure answer quality on a question file, against plain rank-bm25 in the same run.
 
     python -m retrieval.evaluate QUESTIONS.jsonl --corpus DIR [--stemmer snowball|sastrawi|none]
-        [--holdout 0.1]
+        [--holdout 0.1] [--split even|odd]
 
 A question file has one JSON object a line with `question` and `gold`: texts of the paragraphs
 that answer it (a returned passage counts when a gold text, whitespace-normalised, is part of
@@ -207,11 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--holdout", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--split", choices=["even", "odd"], default=None)
     args = parser.parse_args(argv)
 
     try:
         corpus = load_corpus(args.corpus)
         questions = load_questions(args.questions)
+        if args.split:
+            questions = questions[args.split == "odd" :: 2]
     except (CorpusError, OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -235,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_scope = sum(bool(q.gold) for q in questions)
     print(
         f"{len(questions)} questions ({in_scope} in scope) on {len(corpus.passages)} passages"
-        f" of {len(corpus.articles)} articles; stemmer {args.stemmer}; {params}"
+        f" of {len(corpus.articles)} articles; stemmer {args.stemmer}"
+        f"{f'; {args.split} half' if args.split else ''}; {params}"
     )
     print(_header())
     print(_row("baseline bm25 whitespace", baseline))

@@ -2,7 +2,9 @@
 
 A passage is scored on four BM25 fields: its word stems (the main signal), its exact word forms
 (so `menghargai` beats a passage that only shares the stem `harga`), pairs of neighbouring stems
-(phrases), and the stems of its article title and section heading.
+(phrases), and the stems of its article title and section heading. The best candidates are then
+reordered by how much of the question they cover, and by how much of it lies close to a word that
+could answer it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from retrieval.answers import AnswerType, AnswerTypes
 from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray, Variant
 from retrieval.corpus import Passage, Passages
 from retrieval.text import Analyzer, Term, general_rarity
@@ -28,6 +31,10 @@ _SENTENCE_BREAK = re.compile(r"[.!?…]+[\"'”’)]*(?=\s+[\"“'(]?[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"\b(?:[a-z]|dr|drs|ir|prof|no|jl|st|kol|letjen|mayjen|sdr|h|hj)\.$", re.IGNORECASE
 )
+
+
+# Answer types with their own word lists; any word can answer the others.
+_LISTED_ANSWERS = (AnswerType.DATE, AnswerType.NUMBER)
 
 
 class Abstention(StrEnum):
@@ -57,6 +64,12 @@ class SearchParams:
             question to this power (a coordination factor: all the question beats part of it
             repeated).
         rerank_depth: How many of the best BM25 candidates the coordination factor reorders.
+        answer_depth: How many of the best candidates after that are reordered by answer
+            proximity: their scores are multiplied by `answer_floor` plus the share of the
+            question's information within `answer_window` words of a possible answer.
+        answer_window: How many words either side of a possible answer count as close to it.
+        answer_floor: What a passage with no possible answer near the question's words keeps
+            of its score (the question's words may still be near an answer the lists miss).
         min_confidence: Least share of the question's information a passage must cover.
     """
 
@@ -69,6 +82,9 @@ class SearchParams:
     fuzzy_max_length: int = 30
     coverage_power: float = 1.0
     rerank_depth: int = 100
+    answer_depth: int = 10
+    answer_window: int = 6
+    answer_floor: float = 0.2
     min_confidence: float = 0.5
 
 
@@ -129,8 +145,11 @@ class Index:
         passages: Sequence[Passage],
         analyzer: Analyzer,
         params: SearchParams | None = None,
+        answer_types: AnswerTypes | None = None,
     ) -> None:
         """Analyse `passages` and precompute their BM25 weights.
+
+        `answer_types` defaults to the packaged Indonesian lists.
 
         Raises:
             ValueError: If there is no passage to index.
@@ -140,6 +159,7 @@ class Index:
         self.passages = _frozen(passages)
         self.analyzer = analyzer
         self.params = params or SearchParams()
+        self.answer_types = answer_types or AnswerTypes.default()
         bodies = [analyzer.tokens(p.text) for p in self.passages]
         contexts: dict[tuple[str, str | None], list[str]] = {}
         for p in self.passages:
@@ -157,6 +177,19 @@ class Index:
         stem_column = self._stems.vocabulary.get
         self._surface_stem = np.array([stem_column(stem_of[s]) for s in surfaces], dtype=np.int64)
         self._surfaces = surfaces
+        # Each passage's words in reading order (as exact-form columns), for answer nearness.
+        surface_column = {surface: i for i, surface in enumerate(surfaces)}
+        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
+        self._word_starts = np.concatenate(([0], np.cumsum(lengths)))
+        self._words = np.fromiter(
+            (surface_column[surface] for body in bodies for surface, _ in body),
+            dtype=np.int32,
+            count=int(self._word_starts[-1]),
+        )
+        self._answers = {
+            kind: np.fromiter((self.answer_types.can_answer(kind, s) for s in surfaces), np.bool_)
+            for kind in _LISTED_ANSWERS
+        }
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The precomputed weights as plain arrays, for an on-disk cache."""
@@ -164,6 +197,10 @@ class Index:
         for name, matrix in self._fields().items():
             arrays |= matrix.to_arrays(f"{name}.")
         arrays["surface_stem"] = self._surface_stem
+        arrays["word_starts"] = self._word_starts
+        arrays["words"] = self._words
+        for kind, mask in self._answers.items():
+            arrays[f"answers.{kind}"] = mask
         return arrays
 
     @classmethod
@@ -173,6 +210,7 @@ class Index:
         analyzer: Analyzer,
         params: SearchParams,
         arrays: Mapping[str, npt.NDArray[Any]],
+        answer_types: AnswerTypes | None = None,
     ) -> Index:
         """Rebuild an index saved by `to_arrays` (same passages, analyzer and params).
 
@@ -183,6 +221,7 @@ class Index:
         index.passages = _frozen(passages)
         index.analyzer = analyzer
         index.params = params
+        index.answer_types = answer_types or AnswerTypes.default()
         index._stems = BM25Matrix.from_arrays(arrays, "stems.")
         index._exact = BM25Matrix.from_arrays(arrays, "exact.")
         index._pairs = BM25Matrix.from_arrays(arrays, "pairs.")
@@ -195,8 +234,23 @@ class Index:
             (surface_stem < 0) | (surface_stem >= stems)
         ):
             raise ValueError("the saved index does not match its vocabularies")
+        surfaces = len(index._exact.vocabulary)
+        starts, words = arrays["word_starts"], arrays["words"]
+        answers = {kind: arrays[f"answers.{kind}"] for kind in _LISTED_ANSWERS}
+        if (
+            starts.shape != (len(index.passages) + 1,)
+            or starts[0] != 0
+            or starts[-1] != words.size
+            or np.any(np.diff(starts) < 0)
+            or np.any((words < 0) | (words >= surfaces))
+            or any(mask.shape != (surfaces,) for mask in answers.values())
+        ):
+            raise ValueError("the saved index does not match its vocabularies")
         index._surface_stem = surface_stem
         index._surfaces = index._exact.vocabulary.terms()
+        index._word_starts = starts
+        index._words = words
+        index._answers = answers
         return index
 
     def _fields(self) -> dict[str, BM25Matrix]:
@@ -224,10 +278,20 @@ class Index:
         terms = self._resolve(self.analyzer.terms(question))
         if not terms:
             return SearchResult(question, answered=False, hits=(), abstention=Abstention.NO_WORDS)
+        p = self.params
         scores, matching = self._score(terms)
-        candidates = _top_k(scores, matching, max(k, self.params.rerank_depth))
-        coverage = self._confidence(terms, candidates)
-        reranked = scores[candidates] * coverage**self.params.coverage_power
+        candidates = _top_k(scores, matching, max(k, p.rerank_depth))
+        shares = self._shares(terms)
+        coverage = self._confidence(shares, candidates)
+        reranked = scores[candidates] * coverage**p.coverage_power
+        # Below the answer depth nothing is near an answer as far as the ranking knows, which
+        # keeps those candidates below every reordered one.
+        head = np.lexsort((candidates, -reranked))[: p.answer_depth]
+        nearness = np.zeros(candidates.shape)
+        nearness[head] = self._answer_nearness(
+            candidates[head], shares, terms, self.answer_types.expected(question)
+        )
+        reranked *= p.answer_floor + nearness
         order = np.lexsort((candidates, -reranked))[:k]
         top, confidence, final = candidates[order], coverage[order], reranked[order]
         ok = confidence >= self.params.min_confidence
@@ -293,29 +357,82 @@ class Index:
         matching[self._context.rows_with(stems)] = True
         return scores, np.flatnonzero(matching)
 
-    def _confidence(self, terms: Sequence[_QueryTerm], rows: npt.NDArray[np.int64]) -> FloatArray:
-        """Share of the question's information each of `rows` covers, from 0 to 1.
+    def _shares(self, terms: Sequence[_QueryTerm]) -> dict[str, float]:
+        """Each question stem's share of the question's information (the shares sum to 1 at most).
 
         A word's information is the lesser of its rarity in this corpus (idf, unseen words at
         the maximum) and its rarity in Indonesian at large. So a question that shares only a
         common word or a number with the articles covers little of itself, and a small corpus
-        does not make an everyday word like "dimulai" look decisive.
+        does not make an everyday word like "dimulai" look decisive. A typo-corrected word
+        earns its share in proportion to its similarity.
         """
         n = len(self.passages)
         most = math.log(1 + (n + 0.5) / 0.5)
-        covered = np.zeros(rows.shape)
-        total = 0.0
+        information = {}
         for term in {t.stem: t for t in terms}.values():
             col = self._stems.vocabulary.get(term.stem)
             df = int(self._stems.doc_freq[col]) if col is not None else 0
             local = math.log(1 + (n - df + 0.5) / (df + 0.5)) / most
-            info = min(local, general_rarity(term.asked))
-            total += info
-            present = self._stems.contains(rows, term.stem) | self._context.contains(
-                rows, term.stem
-            )
-            covered += present * info * min(term.weight, 1.0)
-        return covered / total if total else covered
+            information[term.stem] = (min(local, general_rarity(term.asked)), term.weight)
+        total = sum(info for info, _ in information.values())
+        return {
+            stem: info * min(weight, 1.0) / total if total else 0.0
+            for stem, (info, weight) in information.items()
+        }
+
+    def _confidence(self, shares: Mapping[str, float], rows: npt.NDArray[np.int64]) -> FloatArray:
+        """Share of the question's information each of `rows` covers, from 0 to 1."""
+        covered = np.zeros(rows.shape)
+        for stem, share in shares.items():
+            present = self._stems.contains(rows, stem) | self._context.contains(rows, stem)
+            covered += present * share
+        return covered
+
+    def _answer_nearness(
+        self,
+        rows: npt.NDArray[np.int64],
+        shares: Mapping[str, float],
+        terms: Sequence[_QueryTerm],
+        expected: AnswerType,
+    ) -> FloatArray:
+        """For each of `rows`, the most of the question's information near one possible answer.
+
+        A possible answer is a word of the `expected` type that is not one of the question's
+        words; near means within `answer_window` words (stop words not counted). A passage that
+        answers the question states the answer next to what the question asks about, while a
+        passage that only shares the question's topic (often the story's lead) spreads the
+        question's words far from any such word, or has none.
+        """
+        stem_vocabulary, surface_vocabulary = self._stems.vocabulary, self._exact.vocabulary
+        known = {
+            col: share
+            for stem, share in shares.items()
+            if (col := stem_vocabulary.get(stem)) is not None
+        }
+        question_stems = np.fromiter(known, dtype=np.int64, count=len(known))
+        weights = np.fromiter(known.values(), dtype=np.float64, count=len(known))
+        question_surfaces = [
+            col for t in terms if (col := surface_vocabulary.get(t.surface)) is not None
+        ]
+        # The rows' words one after another; `first` and `end` bound each word's own passage.
+        starts = self._word_starts[rows]
+        lengths = self._word_starts[rows + 1] - starts
+        offsets = np.cumsum(lengths) - lengths
+        first = np.repeat(offsets, lengths)
+        end = first + np.repeat(lengths, lengths)
+        words = self._words[np.repeat(starts, lengths) + np.arange(first.size) - first]
+        matched = self._surface_stem[words][:, None] == question_stems[None, :]
+        possible = ~matched.any(axis=1) & ~np.isin(words, question_surfaces)
+        if expected in self._answers:
+            possible &= self._answers[expected][words]
+        at = np.flatnonzero(possible)
+        # seen[j, c]: how many of the first j words match question stem c.
+        seen = np.vstack((np.zeros((1, len(known))), matched.cumsum(axis=0)))
+        window = self.params.answer_window
+        near = seen[np.minimum(at + window + 1, end[at])] - seen[np.maximum(at - window, first[at])]
+        nearness = np.zeros(rows.shape)
+        np.maximum.at(nearness, np.repeat(np.arange(rows.size), lengths)[at], (near > 0) @ weights)
+        return nearness
 
     def _hit(self, row: int, score: float, confidence: float, terms: Sequence[_QueryTerm]) -> Hit:
         passage = self.passages[row]

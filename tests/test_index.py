@@ -1,9 +1,12 @@
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy.typing as npt
 import pytest
 
-from retrieval import Abstention, Analyzer, Index, Passage, load_corpus, sentences
+from retrieval import Abstention, Analyzer, Index, Passage, SearchParams, load_corpus, sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -155,6 +158,95 @@ def test_hit_marks_matched_words_and_best_sentence(seed_index: Index) -> None:
     ]
     assert set(hit.matched) == {"pengiriman", "pasukan", "nato", "ditahan"}
     assert text[hit.best.start : hit.best.end].startswith("Namun, pengiriman langsung")
+
+
+FILLER = [
+    "Harga beras naik di pasar induk.",
+    "Hujan turun deras sepanjang malam.",
+    "Pasar saham dibuka menguat pagi ini.",
+    "Kereta baru tiba di stasiun kota.",
+]
+# A question, a passage that shares its words but holds no answer near them (listed first, so
+# it wins without answer nearness), and one that states an answer next to them.
+ANSWER_NEARNESS = [
+    pytest.param(
+        "Kapan Festival Film Venesia dibuka?",
+        "Festival Film Venesia dibuka meriah oleh sutradara Ang Lee dan para bintang film dunia.",
+        "Festival film itu dibuka pada 30 Agustus lalu.",
+        id="date",
+    ),
+    pytest.param(
+        # "Agustus" is the question's own word, not its answer.
+        "Kapan museum yang dibuka pada Agustus direnovasi?",
+        "Museum itu dibuka pada Agustus dan sudah direnovasi beberapa kali.",
+        "Museum direnovasi pada 1998, lama setelah dibuka.",
+        id="date-not-the-question's-own",
+    ),
+    pytest.param(
+        "Berapa jumlah korban banjir di Bekasi?",
+        "Korban banjir di Bekasi terus bertambah dan jumlah pengungsi di Bekasi naik.",
+        "Di Bekasi, korban banjir itu mencapai 45 orang.",
+        id="number",
+    ),
+    pytest.param(
+        # The same words in another order: only their nearness to each other tells them apart.
+        "Siapa pelatih tim renang Indonesia?",
+        "Pelatih baru Budi Santoso datang dari Surabaya. Tim muda berlatih setiap pagi di kolam"
+        " kota sejak musim hujan. Renang putra kini bangkit, kata pengurus, dan Indonesia"
+        " menunggu prestasi.",
+        "Pelatih baru tim muda renang putra Indonesia, Budi Santoso, datang dari Surabaya."
+        " Berlatih setiap pagi di kolam kota sejak musim hujan. Kini bangkit, kata pengurus, dan"
+        " menunggu prestasi.",
+        id="any-word",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "topical", "answering"), ANSWER_NEARNESS)
+def test_a_possible_answer_near_the_question_words_ranks_first(
+    question: str, topical: str, answering: str
+) -> None:
+    passages = [passage(t, i) for i, t in enumerate([topical, answering, *FILLER])]
+    result = Index(passages, Analyzer.default()).search(question, k=2)
+    assert result.answered
+    assert [hit.passage.text for hit in result.hits] == [answering, topical]
+    without = Index(passages, Analyzer.default(), SearchParams(answer_depth=0))
+    assert without.search(question, k=2).hits[0].passage.text == topical
+
+
+def test_answer_data_survives_the_cache_arrays() -> None:
+    question, topical, answering = ANSWER_NEARNESS[0].values
+    passages = [passage(str(t), i) for i, t in enumerate([topical, answering, *FILLER])]
+    index = Index(passages, Analyzer.default())
+    restored = Index.from_arrays(passages, Analyzer.default(), SearchParams(), index.to_arrays())
+    assert restored.search(str(question)).hits[0].passage.text == answering
+
+
+def _out_of_range(words: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    words = words.copy()
+    words[-1] = 10**6
+    return words
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("word_starts", lambda starts: starts[:-1]),
+        ("word_starts", lambda starts: starts[::-1]),
+        ("words", lambda words: words[:-1]),
+        ("words", _out_of_range),
+        ("answers.date", lambda mask: mask[:-1]),
+    ],
+    ids=["starts-short", "starts-reversed", "words-short", "word-unknown", "answers-short"],
+)
+def test_answer_arrays_that_do_not_fit_are_rejected(
+    name: str, damage: Callable[[npt.NDArray[Any]], npt.NDArray[Any]]
+) -> None:
+    passages = [passage(t, i) for i, t in enumerate(FILLER)]
+    arrays = Index(passages, Analyzer.default()).to_arrays()
+    damaged = {**arrays, name: damage(arrays[name])}
+    with pytest.raises(ValueError, match="does not match"):
+        Index.from_arrays(passages, Analyzer.default(), SearchParams(), damaged)
 
 
 @pytest.mark.parametrize(
