@@ -8,6 +8,7 @@ and can be told to fail the next calls of a method: an error answer (429 with re
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -134,6 +135,10 @@ class FakeTelegram:
             # Headers and body go out in separate writes: without this, Nagle's algorithm and
             # delayed ACKs add about 40 ms to every request on a kept-alive connection.
             disable_nagle_algorithm = True
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionResetError):  # a bot killed mid-request
+                    super().handle()
 
             def do_POST(self) -> None:
                 state._serve(self)
