@@ -5,11 +5,11 @@
 
 Runs the bot as a process on the seed articles against the test Bot API server. Simulated users
 ask one question at a time, in their group (`/ask@bot …` or a reply to the bot) or privately,
-and ask again once answered. Before `--faults` of the questions one fault is scripted: 429 with
-retry_after, 500 or 502, a send that hangs past the bot's timeout, a long poll whose connection
-drops, rejected HTML, or a 403 (a refusal for good: that question cannot be answered, and the
-bot must log it). `--crash` kills the bot with SIGKILL while it handles a burst of questions,
-halfway through, and starts it again.
+and ask again once answered. With `--faults` of the questions one fault is scripted, on the
+reply to that question or on the next long poll: 429 with retry_after, 500 or 502, a send that
+hangs past the bot's timeout, a long poll whose connection drops, rejected HTML, or a 403 (a
+refusal for good: that question cannot be answered, and the bot must log it). `--crash` kills
+the bot with SIGKILL while it handles a burst of questions, halfway through, and starts it again.
 
 The bot's flood limits (FLOOD_*) are raised for the run: the test server enforces none, and at
 Telegram's 20 replies per minute per group, 20 busy groups would measure throttling instead.
@@ -50,30 +50,40 @@ BURST = 10
 PATIENCE = 60.0
 
 
-Fault = Callable[[FakeTelegram], None]
+# Scripts a fault on the reply to a question (chat, and message for a quoting reply in a group)
+# or on the next long poll.
+Fault = Callable[[FakeTelegram, int, int | None], None]
 
 
-def _error(method: str, code: int, description: str, retry_after: int | None = None) -> Fault:
-    return lambda tg: tg.fail_next(method, code, description, retry_after)
+def _send_error(code: int, description: str, retry_after: int | None = None) -> Fault:
+    def script(tg: FakeTelegram, chat: int, message: int | None) -> None:
+        tg.fail_next("sendMessage", code, description, retry_after, chat_id=chat, reply_to=message)
+
+    return script
+
+
+def _poll_error(code: int, description: str, retry_after: int | None = None) -> Fault:
+    return lambda tg, _, __: tg.fail_next("getUpdates", code, description, retry_after)
+
+
+def _hang(tg: FakeTelegram, chat: int, message: int | None) -> None:
+    tg.hang_next("sendMessage", HANG, chat_id=chat, reply_to=message)
 
 
 # name → (weight, how to script it); 403 is rare on purpose: "a few permanent refusals".
 FAULTS: dict[str, tuple[float, Fault]] = {
-    "429 on sendMessage": (14, _error("sendMessage", 429, "Too Many Requests: retry after 1", 1)),
-    "429 on getUpdates": (10, _error("getUpdates", 429, "Too Many Requests: retry after 1", 1)),
-    "500 on sendMessage": (12, _error("sendMessage", 500, "Internal Server Error")),
-    "502 on sendMessage": (12, _error("sendMessage", 502, "Bad Gateway")),
-    "502 on getUpdates": (10, _error("getUpdates", 502, "Bad Gateway")),
-    "sendMessage hangs": (6, lambda tg: tg.hang_next("sendMessage", HANG)),
-    "long poll dropped": (14, lambda tg: tg.drop_next("getUpdates", 0.2)),
+    "429 on sendMessage": (14, _send_error(429, "Too Many Requests: retry after 1", 1)),
+    "429 on getUpdates": (10, _poll_error(429, "Too Many Requests: retry after 1", 1)),
+    "500 on sendMessage": (12, _send_error(500, "Internal Server Error")),
+    "502 on sendMessage": (12, _send_error(502, "Bad Gateway")),
+    "502 on getUpdates": (10, _poll_error(502, "Bad Gateway")),
+    "sendMessage hangs": (6, _hang),
+    "long poll dropped": (14, lambda tg, _, __: tg.drop_next("getUpdates", 0.2)),
     "can't parse entities": (
         12,
-        _error("sendMessage", 400, "Bad Request: can't parse entities: unsupported start tag"),
+        _send_error(400, "Bad Request: can't parse entities: unsupported start tag"),
     ),
-    "403 blocked (for good)": (
-        4,
-        _error("sendMessage", 403, "Forbidden: bot was blocked by the user"),
-    ),
+    "403 blocked (for good)": (4, _send_error(403, "Forbidden: bot was blocked by the user")),
 }
 
 
@@ -121,6 +131,7 @@ class Report:
     p95_ms: float
     seconds: float
     token_in_log: bool
+    errors: tuple[str, ...]
     peak_rss_mb: float | None = None
     rss_first_mb: float | None = None
     rss_last_mb: float | None = None
@@ -179,23 +190,26 @@ class Soak:
         """Each user is a member of one group."""
         return FIRST_GROUP - user % self.config.groups
 
-    def ask(self, user: int) -> Asked:
-        """The user asks a question, in their group or privately."""
+    def ask(self, user: int, fault: str | None = None) -> Asked:
+        """The user asks a question, in their group or privately; `fault` meets its reply."""
         tg = self.telegram
         question = self.rng.choice(self.texts)
         sender = tg.user(user)
-        if self.rng.random() < 0.5:
-            chat = tg.private_chat(user)
-            message = tg.push(chat, sender, question)
-        else:
-            group = self.group_of(user)
-            earlier = self.bot_messages.get(group)
-            chat = tg.group(group)
-            if earlier is not None and self.rng.random() < 0.3:
+        private = self.rng.random() < 0.5
+        chat = tg.private_chat(user) if private else tg.group(self.group_of(user))
+        earlier = None if private else self.bot_messages.get(chat["id"])
+        # Holding the server's lock: the bot sees the question only with its fault in place.
+        with tg._changed:
+            if private:
+                message = tg.push(chat, sender, question)
+            elif earlier is not None and self.rng.random() < 0.3:
                 message = tg.push(chat, sender, question, reply_to=earlier)
             else:
                 message = tg.push(chat, sender, f"/ask@{tg.bot_username} {question}")
-        with tg._changed:
+            if fault is not None:
+                quoted = None if private else message["message_id"]
+                FAULTS[fault][1](tg, chat["id"], quoted)
+                self.injected[fault] += 1
             update_id = tg.updates[-1]["update_id"]
         asked = Asked(user, chat["id"], message["message_id"], update_id, time.monotonic())
         self.asked.append(asked)
@@ -256,10 +270,7 @@ class Soak:
                 crash_at = None
                 bot = start()
             elif idle and time.monotonic() >= began + number / config.rate:
-                if number in faults:
-                    FAULTS[faults[number]][1](tg)
-                    self.injected[faults[number]] += 1
-                self.ask(self.rng.choice(idle))
+                self.ask(self.rng.choice(idle), faults.get(number))
             else:
                 time.sleep(0.002)
         deadline = time.monotonic() + PATIENCE
@@ -384,6 +395,7 @@ def _report(soak: Soak, log: str) -> Report:
         p95_ms=float(np.percentile(latency, 95)) * 1000 if latency else float("nan"),
         seconds=soak.seconds,
         token_in_log=TOKEN.split(":")[1] in log,
+        errors=tuple(line for line in log.splitlines() if " ERROR " in line),
         peak_rss_mb=soak.peak_rss,
         rss_first_mb=soak.rss_first,
         rss_last_mb=soak.rss_last,
@@ -426,10 +438,13 @@ def print_report(report: Report) -> None:
     if config.crash:
         rows.append(("in flight at the kill", f"{report.in_flight}"))
         rows.append(("answered twice, of them in flight", f"{report.twice_in_flight}"))
+    rows.append(("ERROR lines in the bot's log", f"{len(report.errors)}"))
     rows.append(("token in the bot's log", "yes" if report.token_in_log else "no"))
     print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
+    for line in report.errors[:10]:
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,11 +55,15 @@ class Failure:
             whether its message arrived.
         drop: Wait this many seconds (as within a long poll), then close the connection
             without an answer; the call is not served.
+        chat_id: Only for a call about this chat (any call when None).
+        reply_to: Only for a reply to this message (any call when None).
     """
 
     error: ApiError | None = None
     hang: float = 0.0
     drop: float | None = None
+    chat_id: int | None = None
+    reply_to: int | None = None
 
 
 class _EntityParser(HTMLParser):
@@ -160,14 +164,29 @@ class FakeTelegram:
             self._server.server_close()
 
     def fail_next(
-        self, method: str, code: int, description: str, retry_after: int | None = None
+        self,
+        method: str,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> None:
-        """Make the next call of `method` fail with this error."""
-        self._script(method, Failure(error=ApiError(code, description, retry_after)))
+        """Make the next call of `method` (about that chat, replying to that message) fail."""
+        error = ApiError(code, description, retry_after)
+        self._script(method, Failure(error=error, chat_id=chat_id, reply_to=reply_to))
 
-    def hang_next(self, method: str, seconds: float) -> None:
-        """Serve the next call of `method`, but answer only after `seconds`."""
-        self._script(method, Failure(hang=seconds))
+    def hang_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> None:
+        """Serve the next call of `method` (as `fail_next` picks it), but answer after `seconds`."""
+        self._script(method, Failure(hang=seconds, chat_id=chat_id, reply_to=reply_to))
 
     def drop_next(self, method: str, after: float = 0.2) -> None:
         """Close the connection of the next call of `method` after `after` seconds, unanswered."""
@@ -269,7 +288,7 @@ class FakeTelegram:
             params = _parameters(body, request.headers.get("Content-Type", ""))
             with self._changed:
                 self.calls.append((method, params))
-                scripted = self.failures[method].popleft() if self.failures[method] else None
+                scripted = self._scripted(method, params)
                 if scripted:
                     self.failed.append((method, params, scripted))
                 self._changed.notify_all()
@@ -298,6 +317,18 @@ class FakeTelegram:
             request.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the bot hung up (it gave up waiting, or is shutting down a long poll)
+
+    def _scripted(self, method: str, params: JSON) -> Failure | None:
+        """Take the first failure scripted for this call, if any."""
+        queue = self.failures[method]
+        chat = int(params.get("chat_id", 0))
+        reply_to = (params.get("reply_parameters") or {}).get("message_id")
+        for failure in queue:
+            if failure.chat_id not in (None, chat) or failure.reply_to not in (None, reply_to):
+                continue
+            queue.remove(failure)
+            return failure
+        return None
 
     def _call(self, method: str, params: JSON) -> Any:
         match method:

@@ -16,6 +16,7 @@ def check_faults(report: Report) -> None:
     """Every kind of fault was injected, and the server served each one."""
     assert set(report.faults) == set(FAULTS)
     assert report.faults_served == sum(report.faults.values())
+    assert report.errors == ()  # nothing given up on, no handler error
     assert not report.token_in_log
 
 
