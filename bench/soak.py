@@ -290,7 +290,8 @@ class Soak:
         The updates then handed out but not confirmed are in flight: Telegram sends them again.
         """
         tg = self.telegram
-        last = [self.ask(user) for user in users][-1].update_id
+        with tg._changed:  # all in one batch: the bot cannot poll while the lock is held
+            last = [self.ask(user) for user in users][-1].update_id
         tg.wait_for(lambda: tg.handed_out >= last, timeout=30)
         replies = len(tg.sent)
         tg.wait_for(lambda: len(tg.sent) > replies, timeout=30)
