@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from functools import partial
@@ -47,6 +48,21 @@ GROUP_COMMANDS = (
 ADMIN_COMMANDS = (*PRIVATE_COMMANDS, BotCommand("reload", "Muat ulang artikel / reload articles"))
 
 
+class HandledQueue(asyncio.Queue[object]):
+    """An update queue whose `put` returns once everything queued has been handled.
+
+    PTB's Updater confirms a batch of updates to Telegram (by asking for the next offset) as
+    soon as it has queued them, so updates still waiting when the process dies are lost. Held
+    back until they are handled, they stay unconfirmed and Telegram delivers them again after a
+    restart; the cost is that the handled part of the batch in flight is answered again.
+    """
+
+    async def put(self, item: object) -> None:
+        """Queue `item`, then wait until the application has handled it."""
+        await super().put(item)
+        await self.join()
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats records, tracebacks included, with anything shaped like a bot token removed."""
 
@@ -69,9 +85,12 @@ def setup_logging(level: str) -> None:
 
 def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
     """The Application with its handlers; `run_polling` or `run_webhook` starts it."""
+    builder = ApplicationBuilder()
+    if not settings.webhook_url:
+        # Not for webhooks: Telegram posts those concurrently and would time out waiting.
+        builder = builder.update_queue(HandledQueue())
     application = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .defaults(
             Defaults(

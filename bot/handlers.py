@@ -12,16 +12,17 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.delivery import Courier
 from bot.library import Library
 from bot.limits import RateLimiter
 from bot.render import Lang, clip
@@ -109,6 +110,7 @@ class Handlers:
         self.admin_ids = admin_ids
         self.user_limiter = user_limiter
         self.chat_limiter = chat_limiter
+        self.courier = Courier()
 
     def examples(self) -> list[str]:
         """Example questions taken from the corpus in service."""
@@ -124,7 +126,9 @@ class Handlers:
             return
         articles = self.library.snapshot.corpus.articles
         bot_name = context.bot.username
-        await _reply(message, [render.help_message(articles, self.examples(), lang, bot_name)])
+        await self.courier.reply(
+            message, [render.help_message(articles, self.examples(), lang, bot_name)]
+        )
 
     async def sources(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/sources: the articles and their sections."""
@@ -132,7 +136,7 @@ class Handlers:
         if message is None:
             return
         articles = self.library.snapshot.corpus.articles
-        await _reply(message, render.sources_message(articles, lang))
+        await self.courier.reply(message, render.sources_message(articles, lang))
 
     async def ask(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask and /tanya: the question follows the command."""
@@ -142,7 +146,7 @@ class Handlers:
         question = command_argument(message.text)
         if not question:
             example = (self.examples() or ["..."])[0]
-            await _reply(message, [render.text("usage", lang, example=example)])
+            await self.courier.reply(message, [render.text("usage", lang, example=example)])
             return
         await self._answer(message, question, lang)
 
@@ -155,7 +159,7 @@ class Handlers:
         if decision.action is Action.ANSWER:
             await self._answer(message, decision.question, lang)
         elif decision.action is Action.NOT_TEXT:
-            await _reply(message, [render.text("not_text", lang)])
+            await self.courier.reply(message, [render.text("not_text", lang)])
 
     async def reload(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/reload (admins only): re-read the corpus and swap the index in."""
@@ -165,21 +169,28 @@ class Handlers:
         if message.from_user.id not in self.admin_ids:
             # In groups stay quiet, so nobody learns who the admins are.
             if message.chat.type == ChatType.PRIVATE:
-                await _reply(message, [render.text("not_admin", lang)])
+                await self.courier.reply(message, [render.text("not_admin", lang)])
             return
         logger.info("reload requested by admin %s", message.from_user.id)
         await message.reply_chat_action(ChatAction.TYPING)
         report = await self.library.reload()
-        await _reply(message, render.reload_message(report, lang))
+        await self.courier.reply(message, render.reload_message(report, lang))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the error with its update, and tell the user in one line."""
+        """Log the error with its update, and tell the user in one line.
+
+        A network error while polling (no update) is Telegram being unreachable for a moment:
+        PTB polls again, so one line says so.
+        """
+        if update is None and isinstance(context.error, NetworkError):
+            logger.warning("getting updates failed (%s); polling again", context.error)
+            return
         logger.error("error while handling %r", update, exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             lang = Lang.of(update.effective_user.language_code if update.effective_user else None)
             try:
                 await update.effective_message.reply_text(render.text("error", lang))
-            except (BadRequest, Forbidden) as error:
+            except TelegramError as error:
                 logger.warning("could not report the error to the user: %s", error)
 
     async def _answer(self, message: Message, question: str, lang: Lang) -> None:
@@ -192,7 +203,7 @@ class Handlers:
         if not verdict.allowed:
             if verdict.warn:
                 seconds = math.ceil(verdict.retry_after)
-                await _reply(message, [render.text("slow_down", lang, seconds=seconds)])
+                await self.courier.reply(message, [render.text("slow_down", lang, seconds=seconds)])
             return
         self.user_limiter.check(user, now)
         search = asyncio.ensure_future(self.library.search(question, self.top_k))
@@ -205,7 +216,7 @@ class Handlers:
                 logger.info("could not show typing in chat %s: %s", message.chat.id, error)
         result = await search
         example = (self.examples() or ["..."])[0]
-        await _reply(message, render.answer(result, lang, example))
+        await self.courier.reply(message, render.answer(result, lang, example))
 
 
 def _narrow(update: Update) -> tuple[Message | None, Lang]:
@@ -227,25 +238,3 @@ def _incoming(message: Message, bot_id: int) -> Incoming:
         and replied.from_user is not None
         and replied.from_user.id == bot_id,
     )
-
-
-async def _reply(message: Message, texts: Sequence[str]) -> None:
-    """Send reply messages, working around what Telegram may refuse.
-
-    Rejected HTML is sent again as plain text; a forum topic that no longer exists (or a thread
-    id that is not a topic) gets the reply in the chat's main thread instead.
-    """
-    for position, text in enumerate(texts):
-        quote = position == 0 and message.chat.type != ChatType.PRIVATE
-        try:
-            await message.reply_text(text, do_quote=quote)
-        except BadRequest as error:
-            reason = str(error).lower()
-            if "can't parse entities" in reason:
-                logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
-                await message.reply_text(render.to_plain(text), do_quote=quote, parse_mode=None)
-            elif "thread not found" in reason:
-                logger.warning("topic gone in chat %s; replying outside it", message.chat.id)
-                await message.reply_text(text, do_quote=False, message_thread_id=None)
-            else:
-                raise

@@ -269,3 +269,32 @@ def reload_message(report: ReloadReport, lang: Lang) -> list[str]:
         ]
         blocks.append("\n".join(["Skipped files:" if en else "File yang dilewati:", *skipped]))
     return pack(blocks)
+
+
+def split_plain(message: str, limit: int) -> list[str]:
+    """The message as plain text in parts of at most `limit` UTF-16 units.
+
+    Parts end at a line break, else at a space, where one falls in the second half of the part.
+    """
+    parts = []
+    rest = to_plain(message).strip()
+    while telegram_length(rest) > limit:
+        end = _fitting(rest, limit)
+        cut = rest.rfind("\n", end // 2, end)
+        if cut <= 0:
+            cut = rest.rfind(" ", end // 2, end)
+        if cut <= 0:
+            cut = max(end, 1)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return [*parts, rest] if rest else parts
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    units = 0
+    for position, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return position
+    return len(text)

@@ -5,9 +5,11 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -67,10 +69,17 @@ async def running_bot(
         await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
+        )
         yield RunningBot(application, library, telegram)
         await application.updater.stop()
         await application.stop()
+
+
+def _polling_failed(application: Application, error: TelegramError) -> None:  # type: ignore[type-arg]
+    """As in `run_polling`: an error while polling goes to the application's error handler."""
+    application.create_task(application.process_error(None, error))
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 It keeps a queue of updates for getUpdates (with offsets and long polling), records what the bot
 sends, checks messages the way Telegram does (HTML entities, 4,096 characters, forum topics),
-and can be told to fail the next calls of a method (429 with retry_after, 400, 500, ...).
+and can be told to fail the next calls of a method: an error answer (429 with retry_after, 400,
+403, 500, ...), a hang past the client's timeout, or a connection closed without an answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -42,13 +44,26 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
+@dataclass(frozen=True)
 class Failure:
-    """A scripted failure for the next call of a method."""
+    """A scripted failure for the next call of a method.
 
-    code: int
-    description: str
-    retry_after: int | None = None
+    Attributes:
+        error: Answer with this Bot API error instead of serving the call.
+        hang: Serve the call (a message is delivered) but answer only after this many seconds,
+            as Telegram does when it is slow: the client has given up by then, not knowing
+            whether its message arrived.
+        drop: Wait this many seconds (as within a long poll), then close the connection
+            without an answer; the call is not served.
+        chat_id: Only for a call about this chat (any call when None).
+        reply_to: Only for a reply to this message (any call when None).
+    """
+
+    error: ApiError | None = None
+    hang: float = 0.0
+    drop: float | None = None
+    chat_id: int | None = None
+    reply_to: int | None = None
 
 
 class _EntityParser(HTMLParser):
@@ -103,6 +118,11 @@ class FakeTelegram:
     sent: list[JSON] = field(default_factory=list)
     calls: list[tuple[str, JSON]] = field(default_factory=list)
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    # Scripted failures as they were served: method, parameters of the call, failure.
+    failed: list[tuple[str, JSON, Failure]] = field(default_factory=list)
+    # The highest offset getUpdates has confirmed, and the highest update id it has handed out.
+    confirmed: int = 0
+    handed_out: int = 0
     topics: set[tuple[int, int]] = field(default_factory=set)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -119,6 +139,10 @@ class FakeTelegram:
             # Headers and body go out in separate writes: without this, Nagle's algorithm and
             # delayed ACKs add about 40 ms to every request on a kept-alive connection.
             disable_nagle_algorithm = True
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionResetError):  # a bot killed mid-request
+                    super().handle()
 
             def do_POST(self) -> None:
                 state._serve(self)
@@ -140,11 +164,37 @@ class FakeTelegram:
             self._server.server_close()
 
     def fail_next(
-        self, method: str, code: int, description: str, retry_after: int | None = None
+        self,
+        method: str,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> None:
-        """Make the next call of `method` fail with this error."""
+        """Make the next call of `method` (about that chat, replying to that message) fail."""
+        error = ApiError(code, description, retry_after)
+        self._script(method, Failure(error=error, chat_id=chat_id, reply_to=reply_to))
+
+    def hang_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> None:
+        """Serve the next call of `method` (as `fail_next` picks it), but answer after `seconds`."""
+        self._script(method, Failure(hang=seconds, chat_id=chat_id, reply_to=reply_to))
+
+    def drop_next(self, method: str, after: float = 0.2) -> None:
+        """Close the connection of the next call of `method` after `after` seconds, unanswered."""
+        self._script(method, Failure(drop=after))
+
+    def _script(self, method: str, failure: Failure) -> None:
         with self._changed:
-            self.failures[method].append(Failure(code, description, retry_after))
+            self.failures[method].append(failure)
 
     def user(self, user_id: int, language_code: str = "id", is_bot: bool = False) -> JSON:
         """A Telegram User object."""
@@ -231,16 +281,23 @@ class FakeTelegram:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         prefix, _, method = request.path.rpartition("/")
+        scripted: Failure | None = None
         try:
             if prefix != f"/bot{self.token}":
                 raise ApiError(401, "Unauthorized")
             params = _parameters(body, request.headers.get("Content-Type", ""))
             with self._changed:
                 self.calls.append((method, params))
-                scripted = self.failures[method].popleft() if self.failures[method] else None
+                scripted = self._scripted(method, params)
+                if scripted:
+                    self.failed.append((method, params, scripted))
                 self._changed.notify_all()
-            if scripted:
-                raise ApiError(scripted.code, scripted.description, scripted.retry_after)
+            if scripted and scripted.drop is not None:
+                time.sleep(scripted.drop)
+                request.close_connection = True
+                return
+            if scripted and scripted.error:
+                raise scripted.error
             result = self._call(method, params)
             reply: JSON = {"ok": True, "result": result}
             status = 200
@@ -250,6 +307,8 @@ class FakeTelegram:
             if error.retry_after is not None:
                 reply["parameters"] = {"retry_after": error.retry_after}
         data = json.dumps(reply).encode()
+        if scripted and scripted.hang:
+            time.sleep(scripted.hang)
         try:
             request.send_response(status)
             request.send_header("Content-Type", "application/json")
@@ -257,7 +316,19 @@ class FakeTelegram:
             request.end_headers()
             request.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the bot hung up (it is shutting down a long poll)
+            pass  # the bot hung up (it gave up waiting, or is shutting down a long poll)
+
+    def _scripted(self, method: str, params: JSON) -> Failure | None:
+        """Take the first failure scripted for this call, if any."""
+        queue = self.failures[method]
+        chat = int(params.get("chat_id", 0))
+        reply_to = (params.get("reply_parameters") or {}).get("message_id")
+        for failure in queue:
+            if failure.chat_id not in (None, chat) or failure.reply_to not in (None, reply_to):
+                continue
+            queue.remove(failure)
+            return failure
+        return None
 
     def _call(self, method: str, params: JSON) -> Any:
         match method:
@@ -287,10 +358,15 @@ class FakeTelegram:
         offset = int(params.get("offset", 0))
         deadline = time.monotonic() + float(params.get("timeout", 0))
         with self._changed:
+            # Telegram forgets the updates below the offset: asking for it confirms them.
+            self.confirmed = max(self.confirmed, offset)
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while not self.updates and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
-            return list(self.updates[: int(params.get("limit", 100))])
+            batch = list(self.updates[: int(params.get("limit", 100))])
+            if batch:
+                self.handed_out = max(self.handed_out, batch[-1]["update_id"])
+            return batch
 
     def _check_thread(self, params: JSON) -> None:
         thread = params.get("message_thread_id")

@@ -1,0 +1,271 @@
+"""Telegram failing in every way it does, against the fake Bot API server.
+
+Each test injects one fault, checks what the bot did about it, and that it answers the next
+question. Every test runs with the bot's own logging at DEBUG; afterwards no log line and no
+logged exception may hold the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import setup_logging
+from retrieval import SearchResult
+from tests.conftest import TOKEN, RunningBot, running_bot, wait_sent
+from tests.telegram_server import FakeTelegram
+
+GROUP = -1001234567890
+USER = 555
+OTHER = 777
+SECRET = TOKEN.split(":")[1]
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _exceptions(record: logging.LogRecord) -> Iterator[BaseException]:
+    error = record.exc_info[1] if record.exc_info else None
+    while error is not None:
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+@pytest.fixture(autouse=True)
+def bot_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """The bot's log as `python -m bot` writes it (at DEBUG); checked for the token after."""
+    root = logging.getLogger()
+    saved = (
+        root.handlers[:],
+        root.level,
+        [logging.getLogger(n).level for n in ("httpx", "httpcore")],
+    )
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    setup_logging("DEBUG")
+    keep = _Keep()
+    root.addHandler(keep)
+    yield stream
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in zip(("httpx", "httpcore"), saved[2], strict=True):
+        logging.getLogger(name).setLevel(level)
+    assert keep.records
+    assert SECRET not in stream.getvalue()
+    for record in keep.records:
+        for error in _exceptions(record):
+            assert SECRET not in str(error)
+
+
+async def keeps_answering(tg: FakeTelegram) -> None:
+    """A question from someone else after the fault is answered."""
+    before = len(tg.sent)
+    tg.push(tg.private_chat(OTHER), tg.user(OTHER), "kapan invasi dimulai")
+    sent = await wait_sent(tg, before + 1, seconds=15)
+    assert sent[-1]["chat"]["id"] == OTHER
+    assert "Februari 2022" in sent[-1]["text"]
+
+
+def replies_to(tg: FakeTelegram, chat: int) -> list[str]:
+    return [m["text"] for m in tg.sent if m["chat"]["id"] == chat]
+
+
+async def test_flood_control_on_send_is_waited_out_and_retried(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=15)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("sendMessage")) == 2
+    await keeps_answering(tg)
+
+
+async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> None:
+    tg = bot.telegram
+    polls = len(tg.method_calls("getUpdates"))
+    tg.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=15)
+    assert "Zelenskyy" in reply["text"]
+    assert [f.error.code for _, _, f in tg.failed if f.error] == [429]
+    assert len(tg.method_calls("getUpdates")) > polls + 1
+    await keeps_answering(tg)
+
+
+async def test_server_errors_on_get_updates_are_logged_in_one_line(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    tg.fail_next("getUpdates", 502, "Bad Gateway")
+    tg.fail_next("getUpdates", 500, "Internal Server Error")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=15)
+    assert "Zelenskyy" in reply["text"]
+    log = bot_log.getvalue()
+    assert log.count("getting updates failed (Bad Gateway); polling again") == 1
+    assert log.count("getting updates failed (Internal Server Error); polling again") == 1
+    assert "Traceback" not in log
+    await keeps_answering(tg)
+
+
+async def test_connection_dropped_mid_long_poll(bot: RunningBot, bot_log: io.StringIO) -> None:
+    tg = bot.telegram
+    tg.drop_next("getUpdates", after=0.3)
+    await asyncio.to_thread(tg.wait_for, lambda: bool(tg.failed))
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1, seconds=15)
+    assert "Zelenskyy" in reply["text"]
+    assert bot_log.getvalue().count("getting updates failed (httpx.RemoteProtocolError") == 1
+    await keeps_answering(tg)
+
+
+async def test_server_errors_on_send_are_retried(bot: RunningBot, bot_log: io.StringIO) -> None:
+    tg = bot.telegram
+    tg.fail_next("sendMessage", 500, "Internal Server Error")
+    tg.fail_next("sendMessage", 502, "Bad Gateway")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("sendMessage")) == 3
+    log = bot_log.getvalue()
+    assert f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s" in log
+    assert f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s" in log
+    await keeps_answering(tg)
+
+
+async def test_server_errors_past_the_retries_are_logged_once(
+    bot: RunningBot, bot_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.delivery.BACKOFF", 0.01)
+    tg = bot.telegram
+    for _ in range(4):
+        tg.fail_next("sendMessage", 500, "Internal Server Error")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    await keeps_answering(tg)
+    assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
+    assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 4
+    assert bot_log.getvalue().count(f"could not send a reply to chat {USER}") == 1
+
+
+async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    tg.hang_next("sendMessage", 6.0)  # PTB gives up reading an answer after 5 s
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (delivered,) = await wait_sent(tg, 1)  # the server took it; the bot will not know
+    assert "Zelenskyy" in delivered["text"]
+    await keeps_answering(tg)
+    assert len(replies_to(tg, USER)) == 1
+    assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 1
+    assert "it may have arrived, so it is not sent again" in bot_log.getvalue()
+
+
+async def test_too_long_reply_is_sent_again_in_parts(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    sections = "\n\n".join(
+        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 22
+        for n in range(1, 4)
+    )
+    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+    async with running_bot(telegram, corpus_dir) as bot:
+        tg = bot.telegram
+        tg.fail_next("sendMessage", 400, "Bad Request: message is too long")
+        asked = tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapal selam berlayar")
+        # The answer is two messages; Telegram refused the first, which goes again in two parts.
+        first, second, third = await wait_sent(tg, 3)
+        assert [m["_params"].get("parse_mode") for m in (first, second, third)] == [
+            None,
+            None,
+            "HTML",
+        ]
+        assert [m["_reply_to"] for m in (first, second, third)] == [asked["message_id"], None, None]
+        assert all(len(m["text"]) <= 2048 for m in (first, second))
+        assert [m["text"].count("Bagian") for m in (first, second, third)] == [2, 0, 1]
+        await keeps_answering(tg)
+
+
+async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: oops")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "parse_mode" not in reply["_params"]
+    assert "Zelenskyy" in reply["text"] and "<b>" not in reply["_params"]["text"]
+    await keeps_answering(tg)
+
+
+async def test_reply_outside_a_topic_that_is_gone(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.TYPING_DELAY", 30.0)
+    tg = bot.telegram  # topic 78 is not known to the server: "message thread not found"
+    tg.push(
+        tg.group(GROUP, forum=True), tg.user(USER), "/tanya siapa presiden ukraina", thread_id=78
+    )
+    (reply,) = await wait_sent(tg, 1)
+    assert "message_thread_id" not in reply["_params"]
+    assert "Zelenskyy" in reply["text"]
+    assert [c.get("message_thread_id") for c in tg.method_calls("sendMessage")] == [78, None]
+    await keeps_answering(tg)
+
+
+async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    for _ in range(2):
+        tg.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
+    tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
+    await keeps_answering(tg)
+    assert len(tg.method_calls("sendMessage")) == 3  # no retry, no apology
+    assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 1
+
+
+async def test_failing_typing_indicator_does_not_lose_the_answer(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.TYPING_DELAY", 0.0)
+    tg = bot.telegram
+    tg.fail_next("sendChatAction", 403, "Forbidden: bot was blocked by the user")
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    assert len(tg.method_calls("sendChatAction")) == 1
+    await keeps_answering(tg)
+
+
+async def test_updates_are_confirmed_only_once_handled(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = bot.telegram
+    real_search = bot.library.search
+    release = asyncio.Event()
+
+    async def held(question: str, k: int) -> SearchResult:
+        await release.wait()
+        return await real_search(question, k)
+
+    monkeypatch.setattr(bot.library, "search", held)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    update_id = tg.updates[-1]["update_id"]
+    await asyncio.sleep(1.5)  # longer than a long poll (timeout=1), while the question is held
+    assert tg.confirmed <= update_id  # were the bot killed now, Telegram would send it again
+    release.set()
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    await keeps_answering(tg)
+    assert tg.confirmed > update_id
