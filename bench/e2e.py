@@ -9,7 +9,8 @@ Builds a synthetic archive (see `retrieval.bench`), starts the bot on it, then:
 2. reload under load: an admin's /reload rebuilds the index (a file was added) while questions
    keep coming at `--reload-rate`; reports their latency while the reload runs.
 Memory: the bot process's peak and current RSS after start-up and after the reload, and the
-peak of the child process that built the new index (from the bot's log).
+peak of the child process that built the new index (from the bot's log). Last, the bot is
+restarted with the articles unchanged, and the time to its first answer is measured.
 Nothing here is a test; it prints figures.
 """
 
@@ -156,14 +157,31 @@ def main(argv: list[str] | None = None) -> int:
             child = built[-1] if built else "?"
             print(f"bot memory after the reload: {memory(bot.pid)}; the child process that built "
                   f"the new index peaked at {child} MB")  # fmt: skip
+
+            stop(bot)
+            started = time.monotonic()
+            with log.open("ab") as stderr:
+                bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=folder,
+                                       stderr=stderr)  # fmt: skip
+            user = FIRST_USER + 1_000_000
+            telegram.push(telegram.private_chat(user), telegram.user(user), questions[0])
+            telegram.wait_for(lambda: _all_answered(telegram, {user: started}), timeout=600)
+            print(f"restart with unchanged articles: first answer {time.monotonic() - started:.1f}"
+                  " s after the process started (index from the cache)")  # fmt: skip
         finally:
-            bot.terminate()
-            try:
-                bot.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                bot.kill()
+            stop(bot)
             telegram.stop()
     return 0
+
+
+def stop(bot: subprocess.Popen[bytes]) -> None:
+    """Stop the bot as a service manager would: SIGTERM, then SIGKILL after a minute."""
+    bot.terminate()
+    try:
+        bot.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        bot.wait()
 
 
 def memory(pid: int) -> str:

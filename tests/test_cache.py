@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import Analyzer, SearchParams, open_index, prepare_cache, read_cache
+from retrieval import (
+    Analyzer,
+    Corpus,
+    SearchParams,
+    load_corpus,
+    open_index,
+    prepare_cache,
+    read_cache,
+)
 from retrieval.cache import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,16 +127,16 @@ def test_unexpected_reader_errors_also_rebuild(
     assert not open_index(corpus, Analyzer.default(), cache).from_cache
 
 
+def load_then_edit(directory: Path) -> Corpus:
+    """Load the corpus, then edit a file, as an admin saving during a build would."""
+    loaded = load_corpus(directory)
+    (directory / "b.md").write_text("# Gempa\n\nGempa di Cianjur.\n", "utf-8")
+    return loaded
+
+
 def test_a_file_edited_during_the_build_is_not_cached_under_the_old_key(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from retrieval import load_corpus
-
-    def load_then_edit(directory: Path) -> object:
-        loaded = load_corpus(directory)
-        (directory / "b.md").write_text("# Gempa\n\nGempa di Cianjur.\n", "utf-8")
-        return loaded
-
     monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
     cache = tmp_path / "index.npz"
     open_index(corpus, Analyzer.default(), cache)
@@ -151,13 +159,6 @@ def test_a_prepared_cache_reads_back_with_its_key(corpus: Path, tmp_path: Path) 
 def test_a_file_edited_while_preparing_gets_a_one_off_key(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from retrieval import load_corpus
-
-    def load_then_edit(directory: Path) -> object:
-        loaded = load_corpus(directory)
-        (directory / "b.md").write_text("# Gempa\n\nGempa di Cianjur.\n", "utf-8")
-        return loaded
-
     monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
     cache = tmp_path / "index.npz"
     key = prepare_cache(corpus, cache)

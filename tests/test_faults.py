@@ -150,7 +150,7 @@ async def test_server_errors_past_the_retries_are_logged_once(
     monkeypatch.setattr("bot.delivery.BACKOFF", 0.01)
     tg = bot.telegram
     for _ in range(4):
-        tg.fail_next("sendMessage", 500, "Internal Server Error")
+        tg.fail_next("sendMessage", 500, "Internal Server Error", chat_id=USER)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     await keeps_answering(tg)
     assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
@@ -227,7 +227,9 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
 ) -> None:
     tg = bot.telegram
     for _ in range(2):
-        tg.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+        tg.fail_next(
+            "sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat", chat_id=GROUP
+        )
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
     await keeps_answering(tg)
