@@ -174,11 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def stop(bot: subprocess.Popen[bytes]) -> None:
-    """Stop the bot as a service manager would: SIGTERM, then SIGKILL after a minute."""
+def stop(bot: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Stop the bot as a service manager would: SIGTERM, then SIGKILL after `timeout` s."""
     bot.terminate()
     try:
-        bot.wait(timeout=60)
+        bot.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         bot.kill()
         bot.wait()

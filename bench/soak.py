@@ -24,7 +24,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.e2e import stop
 from tests.telegram_server import JSON, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,12 +350,7 @@ def bot_process(base_url: str, folder: Path) -> Iterator[Callable[[], subprocess
     finally:
         for process in started:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop(process, timeout=30)
 
 
 def run(config: Config) -> Report:
