@@ -4,8 +4,10 @@ Data flows one way: files → `Corpus` of passages → `Index` → `SearchResult
 This package knows nothing of Telegram or of settings objects.
 """
 
+from retrieval.answers import AnswerType
 from retrieval.bm25 import BM25Params, Variant
 from retrieval.cache import Opened, fingerprint, open_index, prepare_cache, read_cache
+from retrieval.chat import Question, Register
 from retrieval.corpus import (
     Article,
     Corpus,
@@ -23,6 +25,7 @@ __all__ = [
     "ANALYZER_VERSION",
     "Abstention",
     "Analyzer",
+    "AnswerType",
     "Article",
     "BM25Params",
     "Corpus",
@@ -32,6 +35,8 @@ __all__ = [
     "Opened",
     "Passage",
     "Passages",
+    "Question",
+    "Register",
     "SearchParams",
     "SearchResult",
     "SkippedFile",

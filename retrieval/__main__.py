@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from retrieval.chat import Register
 from retrieval.corpus import CorpusError, load_corpus
 from retrieval.index import Hit, Index, SearchResult
 from retrieval.text import Analyzer
@@ -36,6 +37,8 @@ def as_json(result: SearchResult) -> str:
             "query": result.query,
             "answered": result.answered,
             "abstention": result.abstention.value if result.abstention else None,
+            "small_talk": talk.value if (talk := _small_talk(result)) else None,
+            "cleaned": result.question.text if result.question else None,
             "hits": [
                 {
                     "article": hit.passage.article,
@@ -59,13 +62,18 @@ def as_text(result: SearchResult) -> str:
     lines = [f"? {result.query}"]
     if not result.answered:
         reason = result.abstention.value if result.abstention else "not_found"
-        lines.append(f"  (no answer: {reason})")
+        talk = _small_talk(result)
+        lines.append(f"  (no answer: {reason}{f', {talk.value}' if talk else ''})")
     for rank, hit in enumerate(result.hits, 1):
         place = hit.passage.title + (f" › {hit.passage.heading}" if hit.passage.heading else "")
         lines.append(f"  {rank}. {place}  [{hit.passage.article}]")
         lines.append(f"     > {_marked(hit)}")
         lines.append(f"     score {hit.score:.3f}, confidence {hit.confidence:.2f}")
     return "\n".join(lines)
+
+
+def _small_talk(result: SearchResult) -> Register | None:
+    return result.question.small_talk if result.question else None
 
 
 def _marked(hit: Hit) -> str:

@@ -9,11 +9,11 @@ question's words (the date a question mentions is not its answer). The lists liv
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval.text import load_word_map, normalize
+from retrieval.text import Analyzer, load_word_map, normalize
 
 _WORD = re.compile(r"[^\W_]+")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
@@ -43,11 +43,21 @@ class AnswerTypes:
     words: Mapping[str, AnswerType]
 
     @classmethod
-    def default(cls) -> AnswerTypes:
-        """The packaged Indonesian lists."""
+    def default(cls, analyzer: Analyzer | None = None) -> AnswerTypes:
+        """The packaged Indonesian lists; question phrases read by `analyzer` when given.
+
+        Reading the phrases as questions are read lets one entry cover its chat spellings
+        ("tahun berapa" also matches "thn brp").
+        """
+
+        def words(phrase: str) -> tuple[str, ...]:
+            if analyzer is None:
+                return tuple(_WORD.findall(normalize(phrase)))
+            return tuple(word.text for word in analyzer.words(phrase))
+
         return cls(
             phrases={
-                tuple(phrase.split()): AnswerType(kind[0])
+                words(phrase): AnswerType(kind[0])
                 for phrase, kind in load_word_map("question_types.tsv").items()
             },
             words={
@@ -56,18 +66,21 @@ class AnswerTypes:
             },
         )
 
-    def expected(self, question: str) -> AnswerType:
-        """The answer type `question` asks for: its longest known phrase decides (first if tied)."""
-        words = _WORD.findall(normalize(question))
+    def find(self, words: Sequence[str]) -> tuple[AnswerType, range]:
+        """The answer type a question's `words` ask for, and where its question phrase stands.
+
+        The longest known phrase decides (the first if tied); with none, any word can answer
+        and the range is empty.
+        """
         longest = max((len(phrase) for phrase in self.phrases), default=0)
-        best: tuple[int, AnswerType] = (0, AnswerType.WORD)
+        best: tuple[AnswerType, range] = (AnswerType.WORD, range(0))
         for start in range(len(words)):
-            for size in range(longest, best[0], -1):
+            for size in range(longest, len(best[1]), -1):
                 kind = self.phrases.get(tuple(words[start : start + size]))
                 if kind is not None:
-                    best = (size, kind)
+                    best = (kind, range(start, start + size))
                     break
-        return best[1]
+        return best
 
     def can_answer(self, kind: AnswerType, word: str) -> bool:
         """Whether the normalised `word` can be an answer of type `kind`.

@@ -55,10 +55,11 @@ class Opened:
 
 def fingerprint(directory: Path, params: SearchParams) -> str:
     """The cache key of a corpus directory: changes whenever anything that shapes the index does."""
-    # Stems and Unicode rules come from PyStemmer and the Python build: upgrades change terms.
+    # Stems, colloquial forms (read by word frequency) and Unicode rules come from PyStemmer,
+    # wordfreq and the Python build: upgrades change terms.
     versions = (
         f"{CACHE_VERSION}\0{ANALYZER_VERSION}\0{metadata.version('PyStemmer')}\0"
-        f"{unicodedata.unidata_version}\0{params!r}\0"
+        f"{metadata.version('wordfreq')}\0{unicodedata.unidata_version}\0{params!r}\0"
     )
     digest = hashlib.sha256(versions.encode())
     data = resources.files("retrieval").joinpath("data")

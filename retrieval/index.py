@@ -23,6 +23,7 @@ from rapidfuzz import fuzz, process
 
 from retrieval.answers import AnswerType, AnswerTypes
 from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray, Variant
+from retrieval.chat import Question, QuestionReader
 from retrieval.corpus import Passage, Passages
 from retrieval.text import Analyzer, Term, general_rarity
 
@@ -43,7 +44,9 @@ class Abstention(StrEnum):
     EMPTY = "empty"
     """The question has no text at all."""
     NO_WORDS = "no_words"
-    """Only stop words, punctuation, emoji or symbols: nothing to look for."""
+    """Only stop words, punctuation, emoji, symbols or links: nothing to look for."""
+    SMALL_TALK = "small_talk"
+    """Greetings, thanks, laughter and the like, with no question: answered in kind."""
     NOT_FOUND = "not_found"
     """The articles do not cover it."""
 
@@ -119,12 +122,21 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """The answer to one question: the passages, or why there are none."""
+    """The answer to one question: the passages, or why there are none.
+
+    Attributes:
+        query: The message as it came.
+        answered: Whether the passages answer it.
+        hits: The passages, best first (none when not answered, unless asked for).
+        abstention: Why it is not answered.
+        question: The message as read: cleaned, its register and small talk (None if empty).
+    """
 
     query: str
     answered: bool
     hits: tuple[Hit, ...]
     abstention: Abstention | None = None
+    question: Question | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,7 @@ class _QueryTerm:
     surface: str
     stem: str
     weight: float
+    optional: bool = False
 
 
 class Index:
@@ -149,7 +162,8 @@ class Index:
     ) -> None:
         """Analyse `passages` and precompute their BM25 weights.
 
-        `answer_types` defaults to the packaged Indonesian lists.
+        `answer_types` defaults to the packaged Indonesian lists; questions are read with the
+        packaged register list.
 
         Raises:
             ValueError: If there is no passage to index.
@@ -159,7 +173,8 @@ class Index:
         self.passages = _frozen(passages)
         self.analyzer = analyzer
         self.params = params or SearchParams()
-        self.answer_types = answer_types or AnswerTypes.default()
+        self.answer_types = answer_types or AnswerTypes.default(analyzer)
+        self.reader = QuestionReader.default(analyzer, self.answer_types)
         bodies = [analyzer.tokens(p.text) for p in self.passages]
         contexts: dict[tuple[str, str | None], list[str]] = {}
         for p in self.passages:
@@ -221,7 +236,8 @@ class Index:
         index.passages = _frozen(passages)
         index.analyzer = analyzer
         index.params = params
-        index.answer_types = answer_types or AnswerTypes.default()
+        index.answer_types = answer_types or AnswerTypes.default(analyzer)
+        index.reader = QuestionReader.default(analyzer, index.answer_types)
         index._stems = BM25Matrix.from_arrays(arrays, "stems.")
         index._exact = BM25Matrix.from_arrays(arrays, "exact.")
         index._pairs = BM25Matrix.from_arrays(arrays, "pairs.")
@@ -275,26 +291,27 @@ class Index:
         """
         if not question.strip():
             return SearchResult(question, answered=False, hits=(), abstention=Abstention.EMPTY)
-        terms = self._resolve(self.analyzer.terms(question))
-        if not terms:
-            return SearchResult(question, answered=False, hits=(), abstention=Abstention.NO_WORDS)
+        asked = self.reader.read(question)
+        if asked.small_talk:
+            return SearchResult(question, False, (), Abstention.SMALL_TALK, asked)
+        if not asked.asks:
+            return SearchResult(question, False, (), Abstention.NO_WORDS, asked)
+        terms = self._resolve(asked.terms, asked.optional)
         p = self.params
         scores, matching = self._score(terms)
         candidates = _top_k(scores, matching, max(k, p.rerank_depth))
-        shares = self._shares(terms)
-        coverage = self._confidence(shares, candidates)
+        shares, optional = self._shares(terms)
+        coverage = self._confidence(shares, optional, candidates)
         reranked = scores[candidates] * coverage**p.coverage_power
         # Below the answer depth nothing is near an answer as far as the ranking knows, which
         # keeps those candidates below every reordered one.
         head = np.lexsort((candidates, -reranked))[: p.answer_depth]
         nearness = np.zeros(candidates.shape)
-        nearness[head] = self._answer_nearness(
-            candidates[head], shares, terms, self.answer_types.expected(question)
-        )
+        nearness[head] = self._answer_nearness(candidates[head], shares, terms, asked.answer_type)
         reranked *= p.answer_floor + nearness
         order = np.lexsort((candidates, -reranked))[:k]
         top, confidence, final = candidates[order], coverage[order], reranked[order]
-        ok = confidence >= self.params.min_confidence
+        ok = (confidence >= p.min_confidence) & self._holds_answer(top, terms, asked.answer_type)
         answered = bool(top.size) and bool(ok[0])
         if abstain:
             ok &= answered
@@ -309,28 +326,32 @@ class Index:
             answered=answered,
             hits=hits,
             abstention=None if answered else Abstention.NOT_FOUND,
+            question=asked,
         )
 
-    def _resolve(self, asked: Iterable[Term]) -> list[_QueryTerm]:
-        """Match each question word to the vocabulary, correcting typos of unknown words."""
+    def _resolve(self, asked: Sequence[Term], optional: frozenset[int]) -> list[_QueryTerm]:
+        """Match each question word to the vocabulary, correcting typos of unknown words.
+
+        The words at the `optional` positions are the question phrase's (see `Question`).
+        """
         resolved = []
-        for term in asked:
+        for position, term in enumerate(asked):
+            spare = position in optional
             known = term.stem in self._stems.vocabulary or term.surface in self._exact.vocabulary
-            if known or not self._correctable(term.surface):
-                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0))
-                continue
-            match = process.extractOne(
-                term.surface,
-                self._surfaces,
-                scorer=fuzz.ratio,
-                score_cutoff=self.params.fuzzy_cutoff,
-            )
+            match = None
+            if not known and self._correctable(term.surface):
+                match = process.extractOne(
+                    term.surface,
+                    self._surfaces,
+                    scorer=fuzz.ratio,
+                    score_cutoff=self.params.fuzzy_cutoff,
+                )
             if match is None:
-                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0))
+                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, spare))
             else:
                 word, similarity, column = match
                 stem = self._stems.vocabulary.term(int(self._surface_stem[column]))
-                resolved.append(_QueryTerm(term.surface, word, stem, similarity / 100))
+                resolved.append(_QueryTerm(term.surface, word, stem, similarity / 100, spare))
         return resolved
 
     def _correctable(self, word: str) -> bool:
@@ -357,8 +378,11 @@ class Index:
         matching[self._context.rows_with(stems)] = True
         return scores, np.flatnonzero(matching)
 
-    def _shares(self, terms: Sequence[_QueryTerm]) -> dict[str, float]:
-        """Each question stem's share of the question's information (the shares sum to 1 at most).
+    def _shares(self, terms: Sequence[_QueryTerm]) -> tuple[dict[str, float], dict[str, float]]:
+        """Each question stem's share of the question's information, required and optional.
+
+        The required stems' shares sum to 1 at most; the optional (question phrase) stems' are
+        on the same scale.
 
         A word's information is the lesser of its rarity in this corpus (idf, unseen words at
         the maximum) and its rarity in Indonesian at large. So a question that shares only a
@@ -368,25 +392,41 @@ class Index:
         """
         n = len(self.passages)
         most = math.log(1 + (n + 0.5) / 0.5)
+        required = {t.stem for t in terms if not t.optional}
         information = {}
         for term in {t.stem: t for t in terms}.values():
             col = self._stems.vocabulary.get(term.stem)
             df = int(self._stems.doc_freq[col]) if col is not None else 0
             local = math.log(1 + (n - df + 0.5) / (df + 0.5)) / most
             information[term.stem] = (min(local, general_rarity(term.asked)), term.weight)
-        total = sum(info for info, _ in information.values())
-        return {
+        total = sum(info for stem, (info, _) in information.items() if stem in required)
+        shares = {
             stem: info * min(weight, 1.0) / total if total else 0.0
             for stem, (info, weight) in information.items()
         }
+        return (
+            {stem: share for stem, share in shares.items() if stem in required},
+            {stem: share for stem, share in shares.items() if stem not in required},
+        )
 
-    def _confidence(self, shares: Mapping[str, float], rows: npt.NDArray[np.int64]) -> FloatArray:
-        """Share of the question's information each of `rows` covers, from 0 to 1."""
-        covered = np.zeros(rows.shape)
-        for stem, share in shares.items():
+    def _confidence(
+        self,
+        shares: Mapping[str, float],
+        optional: Mapping[str, float],
+        rows: npt.NDArray[np.int64],
+    ) -> FloatArray:
+        """Share of the question's information each of `rows` covers, from 0 to 1.
+
+        An optional stem a passage holds counts on both sides of the share; one it lacks, on
+        neither.
+        """
+        covered, extra = np.zeros(rows.shape), np.zeros(rows.shape)
+        for stem, share in [*shares.items(), *optional.items()]:
             present = self._stems.contains(rows, stem) | self._context.contains(rows, stem)
             covered += present * share
-        return covered
+            if stem in optional:
+                extra += present * share
+        return covered / (1 + extra)
 
     def _answer_nearness(
         self,
@@ -403,7 +443,7 @@ class Index:
         passage that only shares the question's topic (often the story's lead) spreads the
         question's words far from any such word, or has none.
         """
-        stem_vocabulary, surface_vocabulary = self._stems.vocabulary, self._exact.vocabulary
+        stem_vocabulary = self._stems.vocabulary
         known = {
             col: share
             for stem, share in shares.items()
@@ -411,28 +451,60 @@ class Index:
         }
         question_stems = np.fromiter(known, dtype=np.int64, count=len(known))
         weights = np.fromiter(known.values(), dtype=np.float64, count=len(known))
-        question_surfaces = [
-            col for t in terms if (col := surface_vocabulary.get(t.surface)) is not None
-        ]
-        # The rows' words one after another; `first` and `end` bound each word's own passage.
+        words, owner, first, end = self._passage_words(rows)
+        at = np.flatnonzero(self._possible_answers(words, terms, expected))
+        # seen[j, c]: how many of the first j words match question stem c.
+        matched = self._surface_stem[words][:, None] == question_stems[None, :]
+        seen = np.vstack((np.zeros((1, len(known))), matched.cumsum(axis=0)))
+        window = self.params.answer_window
+        near = seen[np.minimum(at + window + 1, end[at])] - seen[np.maximum(at - window, first[at])]
+        nearness = np.zeros(rows.shape)
+        np.maximum.at(nearness, owner[at], (near > 0) @ weights)
+        return nearness
+
+    def _holds_answer(
+        self, rows: npt.NDArray[np.int64], terms: Sequence[_QueryTerm], expected: AnswerType
+    ) -> npt.NDArray[np.bool_]:
+        """Whether each of `rows` holds a word that could answer the question at all.
+
+        A passage with no date cannot answer "kapan", nor one with no number "berapa", however
+        much of the question it repeats.
+        """
+        held = np.ones(rows.shape, dtype=np.bool_)
+        if expected in self._answers:
+            words, owner, _, _ = self._passage_words(rows)
+            held[:] = False
+            held[owner[self._possible_answers(words, terms, expected)]] = True
+        return held
+
+    def _passage_words(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+        """The words of `rows` one after another (exact-form columns), with what bounds them.
+
+        Also, for each word: the position in `rows` of its passage, and where that passage's
+        words start and end among them.
+        """
         starts = self._word_starts[rows]
         lengths = self._word_starts[rows + 1] - starts
         offsets = np.cumsum(lengths) - lengths
         first = np.repeat(offsets, lengths)
         end = first + np.repeat(lengths, lengths)
         words = self._words[np.repeat(starts, lengths) + np.arange(first.size) - first]
-        matched = self._surface_stem[words][:, None] == question_stems[None, :]
-        possible = ~matched.any(axis=1) & ~np.isin(words, question_surfaces)
+        owner = np.repeat(np.arange(rows.size), lengths)
+        return words.astype(np.int64), owner, first, end
+
+    def _possible_answers(
+        self, words: npt.NDArray[np.int64], terms: Sequence[_QueryTerm], expected: AnswerType
+    ) -> npt.NDArray[np.bool_]:
+        """Which of `words` could answer: of the expected type, and not the question's own."""
+        stem_vocabulary, surface_vocabulary = self._stems.vocabulary, self._exact.vocabulary
+        own_stems = [col for t in terms if (col := stem_vocabulary.get(t.stem)) is not None]
+        own_surfaces = [
+            col for t in terms if (col := surface_vocabulary.get(t.surface)) is not None
+        ]
+        possible = ~np.isin(self._surface_stem[words], own_stems) & ~np.isin(words, own_surfaces)
         if expected in self._answers:
             possible &= self._answers[expected][words]
-        at = np.flatnonzero(possible)
-        # seen[j, c]: how many of the first j words match question stem c.
-        seen = np.vstack((np.zeros((1, len(known))), matched.cumsum(axis=0)))
-        window = self.params.answer_window
-        near = seen[np.minimum(at + window + 1, end[at])] - seen[np.maximum(at - window, first[at])]
-        nearness = np.zeros(rows.shape)
-        np.maximum.at(nearness, np.repeat(np.arange(rows.size), lengths)[at], (near > 0) @ weights)
-        return nearness
+        return possible
 
     def _hit(self, row: int, score: float, confidence: float, terms: Sequence[_QueryTerm]) -> Hit:
         passage = self.passages[row]

@@ -28,6 +28,23 @@ def test_json_prints_one_object_per_question(capsys: pytest.CaptureFixture[str])
     assert hit["heading"] == "Ukraina Siapkan Jaminan Keamanan"
     assert "Zelenskyy" in hit["text"]
     assert (second["answered"], second["hits"]) == (False, [])
+    assert (second["abstention"], second["small_talk"]) == ("small_talk", "greeting")
+
+
+def test_text_says_why_small_talk_gets_no_passage(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "search", "--corpus", SEEDS, "makasih kak!", "siapa kamu?")
+    assert code == 0
+    assert "(no answer: small_talk, thanks)" in out
+    assert "(no answer: small_talk, about_bot)" in out
+
+
+def test_json_shows_the_question_as_cleaned(capsys: pytest.CaptureFixture[str]) -> None:
+    message = "halo kak 👋 siapa presiden ukraina??? https://contoh.co.id/a/1"
+    code, out, _ = run(capsys, "search", "--corpus", SEEDS, "--json", message)
+    assert code == 0
+    result = json.loads(out)
+    assert (result["cleaned"], result["small_talk"]) == ("siapa presiden ukraina?", None)
+    assert "Zelenskyy" in result["hits"][0]["text"]
 
 
 def test_reads_questions_from_stdin_in_order(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,16 @@ from typing import Any
 import numpy.typing as npt
 import pytest
 
-from retrieval import Abstention, Analyzer, Index, Passage, SearchParams, load_corpus, sentences
+from retrieval import (
+    Abstention,
+    Analyzer,
+    Index,
+    Passage,
+    Register,
+    SearchParams,
+    load_corpus,
+    sentences,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -46,7 +55,7 @@ def test_out_of_scope_seed_question_abstains(seed_index: Index, case: dict[str, 
     result = seed_index.search(str(case["question"]))
     assert not result.answered
     assert result.hits == ()
-    assert result.abstention in {Abstention.NOT_FOUND, Abstention.NO_WORDS}
+    assert result.abstention in {Abstention.NOT_FOUND, Abstention.NO_WORDS, Abstention.SMALL_TALK}
 
 
 @pytest.mark.parametrize(
@@ -59,6 +68,10 @@ def test_out_of_scope_seed_question_abstains(seed_index: Index, case: dict[str, 
         ("kenapa pasukan nato ditahan", "pengiriman langsung pasukan NATO masih ditahan"),
         ("PBB friends for peace pertemuan pertama", "Tolchenov menyoroti partisipasi"),
         ("JAMINAN KEAMANAN UKRAINA!!!", "Zelenskyy menegaskan"),
+        ("tolcenov bilang apa?", "Tolchenov, menyampaikan apresiasi"),
+        ("kpn invasi mulai?", "Sejak awal invasi pada Februari 2022"),
+        ("tahun berapa invasi dimulai?", "Sejak awal invasi pada Februari 2022"),
+        ("halo kak, siapa presiden ukraina?", "Presiden Ukraina Volodymyr Zelenskyy"),
     ],
 )
 def test_informal_typo_and_abbreviated_questions(
@@ -81,7 +94,7 @@ def test_informal_typo_and_abbreviated_questions(
         ("俄罗斯大使是谁", Abstention.NOT_FOUND),
         ("Berapa skor Indonesia lawan Vietnam tadi malam?", Abstention.NOT_FOUND),
         ("x" * 10_000, Abstention.NOT_FOUND),
-        ("halo apa kabar semuanya " * 400, Abstention.NOT_FOUND),
+        ("halo apa kabar semuanya " * 400, Abstention.SMALL_TALK),
     ],
 )
 def test_questions_without_an_answer_say_why(
@@ -89,6 +102,59 @@ def test_questions_without_an_answer_say_why(
 ) -> None:
     result = seed_index.search(question)
     assert (result.answered, result.hits, result.abstention) == (False, (), abstention)
+
+
+CHATTY = [
+    json.loads(line)
+    for line in (ROOT / "tests/data/chatty-seed.jsonl").read_text(encoding="utf-8").splitlines()
+]
+
+
+@pytest.mark.parametrize("case", CHATTY, ids=lambda q: f"{q['kind']}-{q['question'][:40]}")
+def test_questions_typed_the_way_people_chat(seed_index: Index, case: dict[str, object]) -> None:
+    result = seed_index.search(str(case["question"]))
+    gold = case["gold"]
+    assert isinstance(gold, list)
+    if gold:
+        assert result.answered
+        assert any(g in result.hits[0].passage.text for g in gold)
+    else:  # small talk is never answered with a passage
+        assert (result.answered, result.hits, result.abstention) == (
+            False,
+            (),
+            Abstention.SMALL_TALK,
+        )
+
+
+def test_thanks_is_small_talk_not_a_passage_about_what_was_received(seed_index: Index) -> None:
+    result = seed_index.search("terima kasih!")
+    assert result.hits == ()
+    assert result.question is not None
+    assert result.question.small_talk is Register.THANKS
+
+
+def test_a_question_for_a_date_is_not_answered_by_a_passage_without_one() -> None:
+    passages = [
+        passage("Festival Film Venesia dibuka meriah oleh sutradara Ang Lee.", 0),
+        *(passage(text, 1 + i) for i, text in enumerate(FILLER)),
+    ]
+    index = Index(passages, Analyzer.default())
+    assert not index.search("Kapan Festival Film Venesia dibuka?").answered
+    assert not index.search("Berapa penonton Festival Film Venesia?").answered
+    assert index.search("Siapa yang membuka Festival Film Venesia?").answered
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Museum Bahari didirikan pada 1977 di Jakarta.", "Museum Bahari didirikan pada tahun 1977."],
+)
+def test_the_question_phrase_counts_only_where_a_passage_has_it(text: str) -> None:
+    index = Index(
+        [passage(text), *(passage(f, 1 + i) for i, f in enumerate(FILLER))], Analyzer.default()
+    )
+    result = index.search("Tahun berapa Museum Bahari didirikan?")
+    assert result.answered
+    assert result.hits[0].confidence == pytest.approx(1.0)
 
 
 def test_very_long_question_still_finds_its_passage(seed_index: Index) -> None:
@@ -207,11 +273,11 @@ def test_a_possible_answer_near_the_question_words_ranks_first(
     question: str, topical: str, answering: str
 ) -> None:
     passages = [passage(t, i) for i, t in enumerate([topical, answering, *FILLER])]
-    result = Index(passages, Analyzer.default()).search(question, k=2)
+    result = Index(passages, Analyzer.default()).search(question, k=2, abstain=False)
     assert result.answered
     assert [hit.passage.text for hit in result.hits] == [answering, topical]
     without = Index(passages, Analyzer.default(), SearchParams(answer_depth=0))
-    assert without.search(question, k=2).hits[0].passage.text == topical
+    assert without.search(question, k=2, abstain=False).hits[0].passage.text == topical
 
 
 def test_answer_data_survives_the_cache_arrays() -> None:
