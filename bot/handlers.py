@@ -216,7 +216,8 @@ class Handlers:
                 logger.info("could not show typing in chat %s: %s", message.chat.id, error)
         result = await search
         example = (self.examples() or ["..."])[0]
-        await self.courier.reply(message, render.answer(result, lang, example))
+        articles = len(self.library.snapshot.corpus.articles)
+        await self.courier.reply(message, render.answer(result, lang, example, articles))
 
 
 def _narrow(update: Update) -> tuple[Message | None, Lang]:

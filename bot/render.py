@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from bot.library import ReloadReport
-from retrieval import Abstention, Article, Hit, SearchResult, Span
+from retrieval import Abstention, Article, Hit, Register, SearchResult, Span
 
 MESSAGE_LIMIT = 4096
 # A quoted passage longer than this is cut down to the sentences around its best one.
@@ -68,6 +68,65 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         Lang.ID: "Memuat ulang artikel…",
         Lang.EN: "Reloading the articles…",
     },
+    # Small talk, answered in kind.
+    "talk_about": {
+        Lang.ID: "Saya bot yang menjawab pertanyaan tentang {articles} artikel berita dengan "
+        "mengutip paragraf yang menjawabnya. Tanyakan saja, misalnya: <i>{example}</i>\n"
+        "/help menjelaskan caranya, /sources menampilkan daftar artikelnya.",
+        Lang.EN: "I am a bot that answers questions about {articles} news article(s) by quoting "
+        "the paragraphs that answer them. Just ask, for example: <i>{example}</i>\n"
+        "/help says how, /sources lists the articles.",
+    },
+    "talk_thanks": {
+        Lang.ID: "Sama-sama! 🙂 Kalau ada pertanyaan lain tentang artikelnya, tanyakan saja.",
+        Lang.EN: "You're welcome! 🙂 Ask me anything else about the articles.",
+    },
+    "talk_apology": {
+        Lang.ID: "Tidak apa-apa 🙂 Silakan bertanya, misalnya: <i>{example}</i>",
+        Lang.EN: "No problem 🙂 Go ahead and ask, for example: <i>{example}</i>",
+    },
+    "talk_farewell": {
+        Lang.ID: "Sampai jumpa! 👋",
+        Lang.EN: "Goodbye! 👋",
+    },
+    "talk_greeting": {
+        Lang.ID: "Halo! 👋 Tanyakan apa saja tentang artikel berita saya, misalnya: "
+        "<i>{example}</i>",
+        Lang.EN: "Hello! 👋 Ask me anything about my news articles, for example: <i>{example}</i>",
+    },
+    "talk_ping": {
+        Lang.ID: "Saya aktif ✅ Silakan bertanya, misalnya: <i>{example}</i>",
+        Lang.EN: "I am here ✅ Go ahead and ask, for example: <i>{example}</i>",
+    },
+    "talk_praise": {
+        Lang.ID: "Terima kasih! 😊 Ada pertanyaan lain?",
+        Lang.EN: "Thank you! 😊 Anything else?",
+    },
+    "talk_ack": {
+        Lang.ID: "Siap 👍 Kalau ada pertanyaan lain, tanyakan saja.",
+        Lang.EN: "Alright 👍 Ask me anything else.",
+    },
+    "talk_laughter": {
+        Lang.ID: "😄 Ada yang ingin ditanyakan tentang artikelnya? Misalnya: <i>{example}</i>",
+        Lang.EN: "😄 Anything you would like to know about the articles? For example: "
+        "<i>{example}</i>",
+    },
+    "talk_go_ahead": {
+        Lang.ID: "Silakan, mau tanya apa? Misalnya: <i>{example}</i>",
+        Lang.EN: "Go ahead, what would you like to know? For example: <i>{example}</i>",
+    },
+}
+# The reply to each kind of small talk (see retrieval's `Register`).
+_SMALL_TALK = {
+    Register.ABOUT_BOT: "talk_about",
+    Register.THANKS: "talk_thanks",
+    Register.APOLOGY: "talk_apology",
+    Register.FAREWELL: "talk_farewell",
+    Register.GREETING: "talk_greeting",
+    Register.PING: "talk_ping",
+    Register.PRAISE: "talk_praise",
+    Register.ACK: "talk_ack",
+    Register.LAUGHTER: "talk_laughter",
 }
 
 
@@ -96,9 +155,17 @@ def telegram_length(message: str) -> int:
     return len(message.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def answer(result: SearchResult, lang: Lang, example: str) -> list[str]:
-    """The reply messages for a search result: quoted passages, or why there are none."""
+def answer(result: SearchResult, lang: Lang, example: str, articles: int) -> list[str]:
+    """The reply messages for a search result: quoted passages, or why there are none.
+
+    Small talk is answered in kind; `example` is a question to suggest and `articles` how many
+    articles there are to ask about.
+    """
     if not result.answered:
+        talk = result.question.small_talk if result.question else None
+        if talk is not None:
+            key = _SMALL_TALK.get(talk, "talk_go_ahead")
+            return [text(key, lang, example=example, articles=articles)]
         if result.abstention in {Abstention.EMPTY, Abstention.NO_WORDS}:
             return [text("no_words", lang, example=example)]
         return [text("not_found", lang)]

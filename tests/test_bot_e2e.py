@@ -137,6 +137,33 @@ async def test_not_found_empty_ask_sticker_and_english(bot: RunningBot) -> None:
     assert "Pertanyaannya belum jelas" in texts[USER + 2][0]
 
 
+async def test_small_talk_is_answered_in_kind_and_a_wrapped_question_is_answered(
+    bot: RunningBot,
+) -> None:
+    tg = bot.telegram
+    tg.push(tg.private_chat(USER), tg.user(USER), "makasih kak 🙏")
+    tg.push(tg.private_chat(USER + 1), tg.user(USER + 1), "haloooo")
+    tg.push(tg.private_chat(USER + 2), tg.user(USER + 2, "en"), "who are you?")
+    asked = tg.push(tg.group(GROUP), tg.user(USER), f"/tanya@{tg.bot_username} wkwkwk")
+    tg.push(
+        tg.private_chat(USER + 3),
+        tg.user(USER + 3),
+        "halo kak, siapa presiden ukraina? makasih https://contoh.co.id/a/1",
+    )
+    sent = await wait_sent(tg, 5)
+    replies = {m["chat"]["id"]: m for m in sent}
+    assert replies[USER]["text"].startswith("Sama-sama!")
+    greeting = replies[USER + 1]["_params"]["text"]
+    assert greeting.startswith("Halo! 👋") and "<i>peran indonesia" in greeting
+    assert "I am a bot that answers questions about 1 news article" in replies[USER + 2]["text"]
+    assert (
+        replies[GROUP]["text"].startswith("😄")
+        and replies[GROUP]["_reply_to"] == asked["message_id"]
+    )
+    assert "Volodymyr Zelenskyy" in replies[USER + 3]["text"]
+    assert "<blockquote>" not in greeting  # small talk never quotes a passage
+
+
 async def test_service_messages_are_not_questions(bot: RunningBot) -> None:
     tg = bot.telegram
     pinned = tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")

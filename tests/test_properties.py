@@ -36,7 +36,7 @@ questions = st.one_of(
 def test_any_question_gives_a_valid_reply(question: str, k: int, lang: Lang) -> None:
     result = INDEX.search(question, k)
     assert result.answered == bool(result.hits)
-    for message in render.answer(result, lang, "siapa presiden ukraina"):
+    for message in render.answer(result, lang, "siapa presiden ukraina", 1):
         assert 0 < telegram_length(message) <= MESSAGE_LIMIT
         assert parse_html(message).strip()
 

@@ -3,7 +3,19 @@ import pytest
 from bot import render
 from bot.library import Changes, ReloadReport, Snapshot
 from bot.render import MESSAGE_LIMIT, Lang, telegram_length
-from retrieval import Article, Corpus, Hit, Passage, SearchResult, SkippedFile, Span
+from retrieval import (
+    Abstention,
+    AnswerType,
+    Article,
+    Corpus,
+    Hit,
+    Passage,
+    Question,
+    Register,
+    SearchResult,
+    SkippedFile,
+    Span,
+)
 from tests.telegram_server import parse_html
 
 
@@ -76,13 +88,37 @@ def test_to_plain_strips_tags_and_unescapes() -> None:
 
 
 def test_not_found_and_no_words_answers() -> None:
-    from retrieval import Abstention
-
     not_found = SearchResult("x", answered=False, hits=(), abstention=Abstention.NOT_FOUND)
     no_words = SearchResult("?", answered=False, hits=(), abstention=Abstention.NO_WORDS)
-    assert "/sources" in render.answer(not_found, Lang.ID, "contoh")[0]
-    assert "Send /sources" in render.answer(not_found, Lang.EN, "e.g.")[0]
-    assert "<i>contoh &lt;x&gt;</i>" in render.answer(no_words, Lang.ID, "contoh <x>")[0]
+    assert "/sources" in render.answer(not_found, Lang.ID, "contoh", 1)[0]
+    assert "Send /sources" in render.answer(not_found, Lang.EN, "e.g.", 1)[0]
+    assert "<i>contoh &lt;x&gt;</i>" in render.answer(no_words, Lang.ID, "contoh <x>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "indonesian", "english"),
+    [
+        (Register.THANKS, "Sama-sama", "You're welcome"),
+        (Register.GREETING, "Halo! 👋", "Hello! 👋"),
+        (Register.ABOUT_BOT, "Saya bot yang menjawab pertanyaan tentang 2 artikel", "about 2 news"),
+        (Register.FAREWELL, "Sampai jumpa", "Goodbye"),
+        (Register.APOLOGY, "Tidak apa-apa", "No problem"),
+        (Register.PING, "Saya aktif", "I am here"),
+        (Register.PRAISE, "Terima kasih!", "Thank you!"),
+        (Register.ACK, "Siap 👍", "Alright 👍"),
+        (Register.LAUGHTER, "😄", "😄"),
+        (Register.REQUEST, "mau tanya apa?", "what would you like to know?"),
+        (Register.ADDRESS, "mau tanya apa?", "what would you like to know?"),
+    ],
+)
+def test_small_talk_is_answered_in_kind(kind: Register, indonesian: str, english: str) -> None:
+    question = Question("x", (), frozenset(), AnswerType.WORD, (kind,))
+    result = SearchResult("x", False, (), Abstention.SMALL_TALK, question)
+    for lang, expected in ((Lang.ID, indonesian), (Lang.EN, english)):
+        (reply,) = render.answer(result, lang, "siapa <presiden>", 2)
+        assert expected in reply
+        assert parse_html(reply)
+        assert "<presiden>" not in reply
 
 
 def articles(count: int) -> tuple[Article, ...]:
