@@ -41,6 +41,9 @@ evaluate: $(STAMP)
 	$(BIN)/python -m retrieval.evaluate $(SHARED)/eval/seed-questions.jsonl --corpus seeds
 	$(BIN)/python -m retrieval.evaluate $(SHARED)/eval/external/dev-queries.jsonl \
 		--corpus $(SHARED)/eval/external/corpus --holdout 0.1
+	$(BIN)/python -m retrieval.evaluate $(SHARED)/eval/chatty/seed.jsonl --corpus seeds
+	$(BIN)/python -m retrieval.evaluate $(SHARED)/eval/chatty/external.jsonl \
+		--corpus $(SHARED)/eval/external/corpus
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

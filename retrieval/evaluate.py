@@ -5,7 +5,13 @@
 
 A question file has one JSON object a line with `question` and `gold`: texts of the paragraphs
 that answer it (a returned passage counts when a gold text, whitespace-normalised, is part of
-it); `gold: []` marks a question the articles do not cover, which must abstain.
+it); `gold: []` marks a question the articles do not cover, which must abstain. *ans&right*,
+the figure a user sees, is the share of answerable questions that were answered with a right
+passage first.
+
+A chat-style file (rows also have `clean`, the question before it was typed the way people
+chat, and a `kind`) is measured both ways, per kind: clean and as typed; its small talk
+(`gold: []`) must not be answered.
 
 `--holdout F` also measures abstention at scale: the articles answering a random share F of the
 questions are removed from the corpus; those questions should abstain, the rest keep answering.
@@ -36,10 +42,15 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """A question and the normalised texts of the paragraphs that answer it."""
+    """A question and the normalised texts of the paragraphs that answer it.
+
+    Chat-style questions also have their `clean` original and the `kind` of chat around it.
+    """
 
     text: str
     gold: tuple[str, ...]
+    clean: str | None = None
+    kind: str | None = None
 
     def is_answered_by(self, passage: Passage) -> bool:
         """Whether `passage` is one of the gold paragraphs."""
@@ -55,6 +66,7 @@ class Scores:
     hit3: float
     mrr10: float
     answered_in_scope: float
+    answered_right: float
     abstained_out_of_scope: float | None
 
 
@@ -64,7 +76,8 @@ def load_questions(path: Path) -> list[Question]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
-            questions.append(Question(item["question"], tuple(map(_squash, item["gold"]))))
+            gold = tuple(map(_squash, item["gold"]))
+            questions.append(Question(item["question"], gold, item.get("clean"), item.get("kind")))
     return questions
 
 
@@ -73,7 +86,7 @@ def evaluate(
 ) -> Scores:
     """Score a ranking function: it returns (answered, passages best first, up to 10)."""
     ranks: list[int | None] = []
-    answered_in, abstained_out, out_of_scope = 0, 0, 0
+    answered_in, answered_right, abstained_out, out_of_scope = 0, 0, 0, 0
     for question in questions:
         answered, passages = rank(question.text)
         if not question.gold:
@@ -85,14 +98,36 @@ def evaluate(
             (i for i, p in enumerate(passages[:10], 1) if question.is_answered_by(p)), None
         )
         ranks.append(position)
+        answered_right += answered and position == 1
     n = max(len(ranks), 1)
     return Scores(
         hit1=sum(r == 1 for r in ranks) / n,
         hit3=sum(r is not None and r <= 3 for r in ranks) / n,
         mrr10=sum(1 / r for r in ranks if r is not None) / n,
         answered_in_scope=answered_in / n,
+        answered_right=answered_right / n,
         abstained_out_of_scope=abstained_out / out_of_scope if out_of_scope else None,
     )
+
+
+def chatty_table(
+    rank: Callable[[str], tuple[bool, Sequence[Passage]]], questions: Sequence[Question]
+) -> str:
+    """Answered-and-first-right per kind of chat, clean and as typed; small talk not answered."""
+    kinds = sorted({q.kind or "-" for q in questions if q.gold})
+    lines = [f"{'kind':<12} {'questions':>9} {'clean':>7} {'as typed':>9}"]
+    for kind in [*kinds, "all"]:
+        chosen = [q for q in questions if q.gold and kind in {"all", q.kind or "-"}]
+        clean = evaluate(rank, [replace(q, text=q.clean or q.text) for q in chosen])
+        typed = evaluate(rank, chosen)
+        lines.append(
+            f"{kind:<12} {len(chosen):>9} {clean.answered_right:>7.3f} {typed.answered_right:>9.3f}"
+        )
+    small_talk = [q for q in questions if not q.gold]
+    if small_talk:
+        quiet = sum(not rank(q.text)[0] for q in small_talk)
+        lines.append(f"small talk not answered: {quiet} of {len(small_talk)}")
+    return "\n".join(lines)
 
 
 def engine_ranker(index: Index) -> Callable[[str], tuple[bool, Sequence[Passage]]]:
@@ -145,7 +180,7 @@ def _row(name: str, scores: Scores) -> str:
     oos = "-" if scores.abstained_out_of_scope is None else f"{scores.abstained_out_of_scope:.3f}"
     return (
         f"{name:<28} {scores.hit1:>6.3f} {scores.hit3:>6.3f} {scores.mrr10:>7.3f}"
-        f" {scores.answered_in_scope:>9.3f} {oos:>9}"
+        f" {scores.answered_in_scope:>9.3f} {scores.answered_right:>9.3f} {oos:>9}"
     )
 
 
@@ -186,7 +221,10 @@ def _touches(question: Question, passages: Sequence[Passage], removed: set[str])
 
 
 def _header() -> str:
-    return f"{'method':<28} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} {'answered':>9} {'oos-abst':>9}"
+    return (
+        f"{'method':<28} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} {'answered':>9}"
+        f" {'ans&right':>9} {'oos-abst':>9}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_row("baseline bm25 whitespace", baseline))
     print(_row("engine", engine))
     print(f"index built in {built:.1f} s; {searched / len(questions) * 1000:.1f} ms per question")
+    if any(q.clean for q in questions):
+        print(chatty_table(engine_ranker(index), questions))
     if args.holdout:
         print(_holdout(questions, corpus.passages, analyzer, params, args.holdout, args.seed))
     return 0
