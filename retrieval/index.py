@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from itertools import pairwise
 from typing import Any
@@ -141,7 +141,15 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class _QueryTerm:
-    """A question word resolved against the index vocabulary (possibly typo-corrected)."""
+    """A question word resolved against the index vocabulary (possibly typo-corrected).
+
+    Attributes:
+        asked: The word as the question has it.
+        surface: The index's word it stands for.
+        stem: That word's stem.
+        weight: How much it counts: 1, or a typo correction's similarity.
+        optional: Whether it is a word of the question phrase (see `Question.optional`).
+    """
 
     asked: str
     surface: str
@@ -150,8 +158,200 @@ class _QueryTerm:
     optional: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A question resolved against the index, and what each of its stems is worth.
+
+    Attributes:
+        terms: Its words, in order.
+        shares: Each required stem's share of the question's information (they sum to 1 at
+            most).
+        optional: Each optional (question phrase) stem's share, on the same scale.
+        answer_type: The kind of word that answers it.
+    """
+
+    terms: tuple[_QueryTerm, ...]
+    shares: Mapping[str, float]
+    optional: Mapping[str, float]
+    answer_type: AnswerType
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """The BM25 fields every passage is scored on, one sparse matrix each."""
+
+    stems: BM25Matrix
+    """The passage's word stems: the main signal."""
+    exact: BM25Matrix
+    """Its exact word forms, so `menghargai` beats a passage that only shares `harga`."""
+    pairs: BM25Matrix
+    """Pairs of neighbouring stems: phrases."""
+    context: BM25Matrix
+    """The stems of its article's title and its section heading."""
+
+    @classmethod
+    def build(
+        cls,
+        bodies: Sequence[Sequence[tuple[str, str]]],
+        contexts: Iterable[Sequence[str]],
+        params: BM25Params,
+    ) -> _Fields:
+        """Weigh the passages' (surface, stem) words and their title-and-heading stems."""
+        # Generators: the matrices count each document's terms and keep no lists of them.
+        return cls(
+            stems=BM25Matrix(([stem for _, stem in body] for body in bodies), params),
+            exact=BM25Matrix(([surface for surface, _ in body] for body in bodies), params),
+            pairs=BM25Matrix((_pairs(stem for _, stem in body) for body in bodies), params),
+            context=BM25Matrix(contexts, params),
+        )
+
+    def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """Every field as plain arrays, named after the field."""
+        return {
+            name: array
+            for part in fields(self)
+            for name, array in getattr(self, part.name).to_arrays(f"{part.name}.").items()
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], size: int) -> _Fields:
+        """Rebuild the fields saved by `to_arrays` for `size` passages.
+
+        Raises:
+            ValueError: If the arrays do not fit together or hold another number of passages.
+        """
+        loaded = cls(
+            **{part.name: BM25Matrix.from_arrays(arrays, f"{part.name}.") for part in fields(cls)}
+        )
+        if any(getattr(loaded, part.name).size != size for part in fields(cls)):
+            raise ValueError("the saved index does not match the passages")
+        return loaded
+
+    def scores(self, terms: Sequence[_QueryTerm], params: SearchParams) -> FloatArray:
+        """Every passage's score: the fields' BM25 scores, weighted."""
+        stems = _weights((t.stem, t.weight) for t in terms)
+        surfaces = _weights((t.surface, t.weight) for t in terms)
+        pairs = _weights((pair, 1.0) for pair in _pairs(t.stem for t in terms))
+        return (
+            self.stems.scores(stems)
+            + params.exact_weight * self.exact.scores(surfaces)
+            + params.pair_weight * self.pairs.scores(pairs)
+            + params.context_weight * self.context.scores(stems)
+        )
+
+    def matching(self, terms: Sequence[_QueryTerm], size: int) -> npt.NDArray[np.int64]:
+        """The passages whose words, title or heading hold any of the question's stems."""
+        stems = _weights((t.stem, t.weight) for t in terms)
+        matching = np.zeros(size, dtype=np.bool_)
+        matching[self.stems.rows_with(stems)] = True
+        matching[self.context.rows_with(stems)] = True
+        return np.flatnonzero(matching)
+
+    def holds(self, rows: npt.NDArray[np.int64], stem: str) -> npt.NDArray[np.bool_]:
+        """Whether each of `rows` holds `stem` in its words, title or heading."""
+        return self.stems.contains(rows, stem) | self.context.contains(rows, stem)
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Each passage's words in reading order, and which words could answer what.
+
+    Attributes:
+        stem_of: For each exact-form column, the column of its stem.
+        starts: Passage i's words are `words[starts[i]:starts[i + 1]]`.
+        words: All passages' words as exact-form columns.
+        answers: For each answer type with its own word list, which exact forms can answer it.
+    """
+
+    stem_of: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]
+    words: npt.NDArray[np.int32]
+    answers: Mapping[AnswerType, npt.NDArray[np.bool_]]
+
+    @classmethod
+    def build(
+        cls,
+        bodies: Sequence[Sequence[tuple[str, str]]],
+        index_fields: _Fields,
+        answer_types: AnswerTypes,
+    ) -> _Words:
+        """Lay out the passages' (surface, stem) words against the fields' vocabularies."""
+        stem_of = {surface: stem for body in bodies for surface, stem in body}
+        surfaces = index_fields.exact.vocabulary.terms()
+        stem_column = index_fields.stems.vocabulary.get
+        surface_column = {surface: i for i, surface in enumerate(surfaces)}
+        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        return cls(
+            stem_of=np.array([stem_column(stem_of[s]) for s in surfaces], dtype=np.int64),
+            starts=starts,
+            words=np.fromiter(
+                (surface_column[surface] for body in bodies for surface, _ in body),
+                dtype=np.int32,
+                count=int(starts[-1]),
+            ),
+            answers={
+                kind: np.fromiter((answer_types.can_answer(kind, s) for s in surfaces), np.bool_)
+                for kind in _LISTED_ANSWERS
+            },
+        )
+
+    def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The words as plain arrays."""
+        return {
+            "surface_stem": self.stem_of,
+            "word_starts": self.starts,
+            "words": self.words,
+            **{f"answers.{kind}": mask for kind, mask in self.answers.items()},
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, npt.NDArray[Any]], index_fields: _Fields, size: int
+    ) -> _Words:
+        """Rebuild the words saved by `to_arrays` for `size` passages and these fields.
+
+        Raises:
+            ValueError: If the arrays do not fit the passages or the fields' vocabularies.
+        """
+        stem_of, starts, words = arrays["surface_stem"], arrays["word_starts"], arrays["words"]
+        answers = {kind: arrays[f"answers.{kind}"] for kind in _LISTED_ANSWERS}
+        surfaces, stems = len(index_fields.exact.vocabulary), len(index_fields.stems.vocabulary)
+        if (
+            stem_of.shape != (surfaces,)
+            or np.any((stem_of < 0) | (stem_of >= stems))
+            or starts.shape != (size + 1,)
+            or starts[0] != 0
+            or starts[-1] != words.size
+            or np.any(np.diff(starts) < 0)
+            or np.any((words < 0) | (words >= surfaces))
+            or any(mask.shape != (surfaces,) for mask in answers.values())
+        ):
+            raise ValueError("the saved index does not match its vocabularies")
+        return cls(stem_of, starts, words, answers)
+
+    def of(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+        """The words of `rows` one after another (exact-form columns), with what bounds them.
+
+        Also, for each word: the position in `rows` of its passage, and where that passage's
+        words start and end among them.
+        """
+        starts = self.starts[rows]
+        lengths = self.starts[rows + 1] - starts
+        offsets = np.cumsum(lengths) - lengths
+        first = np.repeat(offsets, lengths)
+        end = first + np.repeat(lengths, lengths)
+        words = self.words[np.repeat(starts, lengths) + np.arange(first.size) - first]
+        owner = np.repeat(np.arange(rows.size), lengths)
+        return words.astype(np.int64), owner, first, end
+
+
 class Index:
-    """A searchable set of passages; immutable once built, so it can be swapped in atomically."""
+    """A searchable set of passages; immutable once built, so it can be swapped in atomically.
+
+    `search` runs in named stages: read the question → resolve its words → score the fields
+    → candidates → coverage → answer nearness → abstain → hits.
+    """
 
     def __init__(
         self,
@@ -170,53 +370,34 @@ class Index:
         """
         if not passages:
             raise ValueError("cannot index an empty corpus")
-        self.passages = _frozen(passages)
-        self.analyzer = analyzer
-        self.params = params or SearchParams()
-        self.answer_types = answer_types or AnswerTypes.default(analyzer)
-        self.reader = QuestionReader.default(analyzer, self.answer_types)
+        self._setup(passages, analyzer, params or SearchParams(), answer_types)
         bodies = [analyzer.tokens(p.text) for p in self.passages]
         contexts: dict[tuple[str, str | None], list[str]] = {}
         for p in self.passages:
             if (p.title, p.heading) not in contexts:
                 title = analyzer.tokens(f"{p.title}\n{p.heading or ''}")
                 contexts[p.title, p.heading] = [stem for _, stem in title]
-        bm25 = self.params.bm25
-        # Generators: each document's terms can go as soon as they are counted.
-        self._stems = BM25Matrix(([stem for _, stem in body] for body in bodies), bm25)
-        self._exact = BM25Matrix(([surface for surface, _ in body] for body in bodies), bm25)
-        self._pairs = BM25Matrix((_pairs(stem for _, stem in body) for body in bodies), bm25)
-        self._context = BM25Matrix((contexts[p.title, p.heading] for p in self.passages), bm25)
-        stem_of = {surface: stem for body in bodies for surface, stem in body}
-        surfaces = self._exact.vocabulary.terms()
-        stem_column = self._stems.vocabulary.get
-        self._surface_stem = np.array([stem_column(stem_of[s]) for s in surfaces], dtype=np.int64)
-        self._surfaces = surfaces
-        # Each passage's words in reading order (as exact-form columns), for answer nearness.
-        surface_column = {surface: i for i, surface in enumerate(surfaces)}
-        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
-        self._word_starts = np.concatenate(([0], np.cumsum(lengths)))
-        self._words = np.fromiter(
-            (surface_column[surface] for body in bodies for surface, _ in body),
-            dtype=np.int32,
-            count=int(self._word_starts[-1]),
-        )
-        self._answers = {
-            kind: np.fromiter((self.answer_types.can_answer(kind, s) for s in surfaces), np.bool_)
-            for kind in _LISTED_ANSWERS
-        }
+        context_of = (contexts[p.title, p.heading] for p in self.passages)
+        self._fields = _Fields.build(bodies, context_of, self.params.bm25)
+        self._words = _Words.build(bodies, self._fields, self.answer_types)
+        self._surfaces = self._fields.exact.vocabulary.terms()
+
+    def _setup(
+        self,
+        passages: Sequence[Passage],
+        analyzer: Analyzer,
+        params: SearchParams,
+        answer_types: AnswerTypes | None,
+    ) -> None:
+        self.passages = _frozen(passages)
+        self.analyzer = analyzer
+        self.params = params
+        self.answer_types = answer_types or AnswerTypes.default(analyzer)
+        self.reader = QuestionReader.default(analyzer, self.answer_types)
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """The precomputed weights as plain arrays, for an on-disk cache."""
-        arrays: dict[str, npt.NDArray[Any]] = {}
-        for name, matrix in self._fields().items():
-            arrays |= matrix.to_arrays(f"{name}.")
-        arrays["surface_stem"] = self._surface_stem
-        arrays["word_starts"] = self._word_starts
-        arrays["words"] = self._words
-        for kind, mask in self._answers.items():
-            arrays[f"answers.{kind}"] = mask
-        return arrays
+        """The precomputed weights and words as plain arrays, for an on-disk cache."""
+        return {**self._fields.to_arrays(), **self._words.to_arrays()}
 
     @classmethod
     def from_arrays(
@@ -233,49 +414,11 @@ class Index:
             ValueError: If the arrays do not fit the passages.
         """
         index = cls.__new__(cls)
-        index.passages = _frozen(passages)
-        index.analyzer = analyzer
-        index.params = params
-        index.answer_types = answer_types or AnswerTypes.default(analyzer)
-        index.reader = QuestionReader.default(analyzer, index.answer_types)
-        index._stems = BM25Matrix.from_arrays(arrays, "stems.")
-        index._exact = BM25Matrix.from_arrays(arrays, "exact.")
-        index._pairs = BM25Matrix.from_arrays(arrays, "pairs.")
-        index._context = BM25Matrix.from_arrays(arrays, "context.")
-        if any(m.size != len(index.passages) for m in index._fields().values()):
-            raise ValueError("the saved index does not match the passages")
-        surface_stem = arrays["surface_stem"]
-        stems = len(index._stems.vocabulary)
-        if surface_stem.shape != (len(index._exact.vocabulary),) or np.any(
-            (surface_stem < 0) | (surface_stem >= stems)
-        ):
-            raise ValueError("the saved index does not match its vocabularies")
-        surfaces = len(index._exact.vocabulary)
-        starts, words = arrays["word_starts"], arrays["words"]
-        answers = {kind: arrays[f"answers.{kind}"] for kind in _LISTED_ANSWERS}
-        if (
-            starts.shape != (len(index.passages) + 1,)
-            or starts[0] != 0
-            or starts[-1] != words.size
-            or np.any(np.diff(starts) < 0)
-            or np.any((words < 0) | (words >= surfaces))
-            or any(mask.shape != (surfaces,) for mask in answers.values())
-        ):
-            raise ValueError("the saved index does not match its vocabularies")
-        index._surface_stem = surface_stem
-        index._surfaces = index._exact.vocabulary.terms()
-        index._word_starts = starts
-        index._words = words
-        index._answers = answers
+        index._setup(passages, analyzer, params, answer_types)
+        index._fields = _Fields.from_arrays(arrays, len(index.passages))
+        index._words = _Words.from_arrays(arrays, index._fields, len(index.passages))
+        index._surfaces = index._fields.exact.vocabulary.terms()
         return index
-
-    def _fields(self) -> dict[str, BM25Matrix]:
-        return {
-            "stems": self._stems,
-            "exact": self._exact,
-            "pairs": self._pairs,
-            "context": self._context,
-        }
 
     def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
         """Find the passages that best answer `question`.
@@ -290,113 +433,84 @@ class Index:
             The result; hits are ordered best first, ties broken by corpus order.
         """
         if not question.strip():
-            return SearchResult(question, answered=False, hits=(), abstention=Abstention.EMPTY)
+            return SearchResult(question, False, (), Abstention.EMPTY)
         asked = self.reader.read(question)
         if asked.small_talk:
             return SearchResult(question, False, (), Abstention.SMALL_TALK, asked)
         if not asked.asks:
             return SearchResult(question, False, (), Abstention.NO_WORDS, asked)
-        terms = self._resolve(asked.terms, asked.optional)
-        p = self.params
-        scores, matching = self._score(terms)
-        candidates = _top_k(scores, matching, max(k, p.rerank_depth))
-        shares, optional = self._shares(terms)
-        coverage = self._confidence(shares, optional, candidates)
-        reranked = scores[candidates] * coverage**p.coverage_power
-        # Below the answer depth nothing is near an answer as far as the ranking knows, which
-        # keeps those candidates below every reordered one.
-        head = np.lexsort((candidates, -reranked))[: p.answer_depth]
-        nearness = np.zeros(candidates.shape)
-        nearness[head] = self._answer_nearness(candidates[head], shares, terms, asked.answer_type)
-        reranked *= p.answer_floor + nearness
-        order = np.lexsort((candidates, -reranked))[:k]
-        top, confidence, final = candidates[order], coverage[order], reranked[order]
-        ok = (confidence >= p.min_confidence) & self._holds_answer(top, terms, asked.answer_type)
-        answered = bool(top.size) and bool(ok[0])
-        if abstain:
-            ok &= answered
-        else:
-            ok[:] = True
+        query = self._resolve(asked)
+        rows, scores = self._candidates(query, max(k, self.params.rerank_depth))
+        coverage = self._coverage(query, rows)
+        scores = scores * coverage**self.params.coverage_power
+        scores = self._near_answers(query, rows, scores)
+        order = _best_first(rows, scores)[:k]
+        rows, scores, coverage = rows[order], scores[order], coverage[order]
+        fit = self._fit(query, rows, coverage)
+        answered = bool(fit[:1].all()) and fit.size > 0
+        shown = np.ones_like(fit) if not abstain else fit & answered
         hits = tuple(
-            self._hit(int(row), float(score), float(conf), terms)
-            for row, score, conf in zip(top[ok], final[ok], confidence[ok], strict=True)
+            self._hit(int(row), float(score), float(share), query)
+            for row, score, share in zip(rows[shown], scores[shown], coverage[shown], strict=True)
         )
-        return SearchResult(
-            question,
-            answered=answered,
-            hits=hits,
-            abstention=None if answered else Abstention.NOT_FOUND,
-            question=asked,
+        reason = None if answered else Abstention.NOT_FOUND
+        return SearchResult(question, answered, hits, reason, asked)
+
+    def _resolve(self, asked: Question) -> _Query:
+        """Match each question word to the vocabulary and weigh what each is worth."""
+        terms = tuple(
+            self._resolve_word(term, position in asked.optional)
+            for position, term in enumerate(asked.terms)
         )
+        shares, optional = self._shares(terms)
+        return _Query(terms, shares, optional, asked.answer_type)
 
-    def _resolve(self, asked: Sequence[Term], optional: frozenset[int]) -> list[_QueryTerm]:
-        """Match each question word to the vocabulary, correcting typos of unknown words.
-
-        The words at the `optional` positions are the question phrase's (see `Question`).
-        """
-        resolved = []
-        for position, term in enumerate(asked):
-            spare = position in optional
-            known = term.stem in self._stems.vocabulary or term.surface in self._exact.vocabulary
-            match = None
-            if not known and self._correctable(term.surface):
-                match = process.extractOne(
-                    term.surface,
-                    self._surfaces,
-                    scorer=fuzz.ratio,
-                    score_cutoff=self.params.fuzzy_cutoff,
-                )
-            if match is None:
-                resolved.append(_QueryTerm(term.surface, term.surface, term.stem, 1.0, spare))
-            else:
+    def _resolve_word(self, term: Term, optional: bool) -> _QueryTerm:
+        """One question word as the index knows it: itself, or the closest known word."""
+        stems, surfaces = self._fields.stems.vocabulary, self._fields.exact.vocabulary
+        if term.stem not in stems and term.surface not in surfaces and self._correctable(term):
+            match = process.extractOne(
+                term.surface,
+                self._surfaces,
+                scorer=fuzz.ratio,
+                score_cutoff=self.params.fuzzy_cutoff,
+            )
+            if match is not None:
                 word, similarity, column = match
-                stem = self._stems.vocabulary.term(int(self._surface_stem[column]))
-                resolved.append(_QueryTerm(term.surface, word, stem, similarity / 100, spare))
-        return resolved
+                stem = stems.term(int(self._words.stem_of[column]))
+                return _QueryTerm(term.surface, word, stem, similarity / 100, optional)
+        return _QueryTerm(term.surface, term.surface, term.stem, 1.0, optional)
 
-    def _correctable(self, word: str) -> bool:
-        p = self.params
+    def _correctable(self, term: Term) -> bool:
+        p, word = self.params, term.surface
         return p.fuzzy_min_length <= len(word) <= p.fuzzy_max_length and word.isalpha()
 
-    def _score(self, terms: Sequence[_QueryTerm]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-        """Scores of every passage, and the passages that match any question word.
+    def _candidates(self, query: _Query, depth: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The `depth` best-scoring passages that match any question word, and their scores.
 
         Only matching passages are candidates: BM25Plus gives every passage a base score.
         """
-        p = self.params
-        stems = _weights((t.stem, t.weight) for t in terms)
-        surfaces = _weights((t.surface, t.weight) for t in terms)
-        pairs = _weights((pair, 1.0) for pair in _pairs(t.stem for t in terms))
-        scores = (
-            self._stems.scores(stems)
-            + p.exact_weight * self._exact.scores(surfaces)
-            + p.pair_weight * self._pairs.scores(pairs)
-            + p.context_weight * self._context.scores(stems)
-        )
-        matching = np.zeros(len(self.passages), dtype=np.bool_)
-        matching[self._stems.rows_with(stems)] = True
-        matching[self._context.rows_with(stems)] = True
-        return scores, np.flatnonzero(matching)
+        scores = self._fields.scores(query.terms, self.params)
+        rows = _top_k(scores, self._fields.matching(query.terms, len(self.passages)), depth)
+        return rows, scores[rows]
 
     def _shares(self, terms: Sequence[_QueryTerm]) -> tuple[dict[str, float], dict[str, float]]:
         """Each question stem's share of the question's information, required and optional.
 
         The required stems' shares sum to 1 at most; the optional (question phrase) stems' are
-        on the same scale.
-
-        A word's information is the lesser of its rarity in this corpus (idf, unseen words at
-        the maximum) and its rarity in Indonesian at large. So a question that shares only a
-        common word or a number with the articles covers little of itself, and a small corpus
-        does not make an everyday word like "dimulai" look decisive. A typo-corrected word
-        earns its share in proportion to its similarity.
+        on the same scale. A word's information is the lesser of its rarity in this corpus (idf,
+        unseen words at the maximum) and its rarity in Indonesian at large. So a question that
+        shares only a common word or a number with the articles covers little of itself, and a
+        small corpus does not make an everyday word like "dimulai" look decisive. A
+        typo-corrected word earns its share in proportion to its similarity.
         """
         n = len(self.passages)
         most = math.log(1 + (n + 0.5) / 0.5)
         required = {t.stem for t in terms if not t.optional}
         information = {}
         for term in {t.stem: t for t in terms}.values():
-            col = self._stems.vocabulary.get(term.stem)
-            df = int(self._stems.doc_freq[col]) if col is not None else 0
+            col = self._fields.stems.vocabulary.get(term.stem)
+            df = int(self._fields.stems.doc_freq[col]) if col is not None else 0
             local = math.log(1 + (n - df + 0.5) / (df + 0.5)) / most
             information[term.stem] = (min(local, general_rarity(term.asked)), term.weight)
         total = sum(info for stem, (info, _) in information.items() if stem in required)
@@ -409,52 +523,56 @@ class Index:
             {stem: share for stem, share in shares.items() if stem not in required},
         )
 
-    def _confidence(
-        self,
-        shares: Mapping[str, float],
-        optional: Mapping[str, float],
-        rows: npt.NDArray[np.int64],
-    ) -> FloatArray:
+    def _coverage(self, query: _Query, rows: npt.NDArray[np.int64]) -> FloatArray:
         """Share of the question's information each of `rows` covers, from 0 to 1.
 
         An optional stem a passage holds counts on both sides of the share; one it lacks, on
-        neither.
+        neither. The scores are multiplied by it (a coordination factor: all of the question
+        beats part of it repeated), and a passage must cover `min_confidence` of it.
         """
         covered, extra = np.zeros(rows.shape), np.zeros(rows.shape)
-        for stem, share in [*shares.items(), *optional.items()]:
-            present = self._stems.contains(rows, stem) | self._context.contains(rows, stem)
-            covered += present * share
-            if stem in optional:
-                extra += present * share
+        for stem, share in query.shares.items():
+            covered += self._fields.holds(rows, stem) * share
+        for stem, share in query.optional.items():
+            present = self._fields.holds(rows, stem) * share
+            covered += present
+            extra += present
         return covered / (1 + extra)
 
-    def _answer_nearness(
-        self,
-        rows: npt.NDArray[np.int64],
-        shares: Mapping[str, float],
-        terms: Sequence[_QueryTerm],
-        expected: AnswerType,
+    def _near_answers(
+        self, query: _Query, rows: npt.NDArray[np.int64], scores: FloatArray
     ) -> FloatArray:
+        """The scores reordered by how close the question's words stand to a possible answer.
+
+        The `answer_depth` best are multiplied by `answer_floor` plus their answer nearness;
+        the rest by the floor alone, which keeps them below every reordered one.
+        """
+        head = _best_first(rows, scores)[: self.params.answer_depth]
+        nearness = np.zeros(rows.shape)
+        nearness[head] = self._answer_nearness(query, rows[head])
+        return scores * (self.params.answer_floor + nearness)
+
+    def _answer_nearness(self, query: _Query, rows: npt.NDArray[np.int64]) -> FloatArray:
         """For each of `rows`, the most of the question's information near one possible answer.
 
-        A possible answer is a word of the `expected` type that is not one of the question's
+        A possible answer is a word of the expected type that is not one of the question's
         words; near means within `answer_window` words (stop words not counted). A passage that
         answers the question states the answer next to what the question asks about, while a
         passage that only shares the question's topic (often the story's lead) spreads the
         question's words far from any such word, or has none.
         """
-        stem_vocabulary = self._stems.vocabulary
+        stem_vocabulary = self._fields.stems.vocabulary
         known = {
             col: share
-            for stem, share in shares.items()
+            for stem, share in query.shares.items()
             if (col := stem_vocabulary.get(stem)) is not None
         }
         question_stems = np.fromiter(known, dtype=np.int64, count=len(known))
         weights = np.fromiter(known.values(), dtype=np.float64, count=len(known))
-        words, owner, first, end = self._passage_words(rows)
-        at = np.flatnonzero(self._possible_answers(words, terms, expected))
+        words, owner, first, end = self._words.of(rows)
+        at = np.flatnonzero(self._possible_answers(query, words))
         # seen[j, c]: how many of the first j words match question stem c.
-        matched = self._surface_stem[words][:, None] == question_stems[None, :]
+        matched = self._words.stem_of[words][:, None] == question_stems[None, :]
         seen = np.vstack((np.zeros((1, len(known))), matched.cumsum(axis=0)))
         window = self.params.answer_window
         near = seen[np.minimum(at + window + 1, end[at])] - seen[np.maximum(at - window, first[at])]
@@ -462,53 +580,39 @@ class Index:
         np.maximum.at(nearness, owner[at], (near > 0) @ weights)
         return nearness
 
-    def _holds_answer(
-        self, rows: npt.NDArray[np.int64], terms: Sequence[_QueryTerm], expected: AnswerType
+    def _fit(
+        self, query: _Query, rows: npt.NDArray[np.int64], coverage: FloatArray
     ) -> npt.NDArray[np.bool_]:
-        """Whether each of `rows` holds a word that could answer the question at all.
+        """Which of `rows` may be shown as an answer.
 
-        A passage with no date cannot answer "kapan", nor one with no number "berapa", however
-        much of the question it repeats.
+        A passage must cover `min_confidence` of the question's information, and hold a word
+        that could answer it at all: a passage with no date cannot answer "kapan", nor one
+        with no number "berapa", however much of the question it repeats.
         """
-        held = np.ones(rows.shape, dtype=np.bool_)
-        if expected in self._answers:
-            words, owner, _, _ = self._passage_words(rows)
-            held[:] = False
-            held[owner[self._possible_answers(words, terms, expected)]] = True
-        return held
-
-    def _passage_words(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
-        """The words of `rows` one after another (exact-form columns), with what bounds them.
-
-        Also, for each word: the position in `rows` of its passage, and where that passage's
-        words start and end among them.
-        """
-        starts = self._word_starts[rows]
-        lengths = self._word_starts[rows + 1] - starts
-        offsets = np.cumsum(lengths) - lengths
-        first = np.repeat(offsets, lengths)
-        end = first + np.repeat(lengths, lengths)
-        words = self._words[np.repeat(starts, lengths) + np.arange(first.size) - first]
-        owner = np.repeat(np.arange(rows.size), lengths)
-        return words.astype(np.int64), owner, first, end
+        fit = coverage >= self.params.min_confidence
+        if query.answer_type in self._words.answers:
+            words, owner, _, _ = self._words.of(rows)
+            holds = np.zeros(rows.shape, dtype=np.bool_)
+            holds[owner[self._possible_answers(query, words)]] = True
+            fit &= holds
+        return fit
 
     def _possible_answers(
-        self, words: npt.NDArray[np.int64], terms: Sequence[_QueryTerm], expected: AnswerType
+        self, query: _Query, words: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.bool_]:
         """Which of `words` could answer: of the expected type, and not the question's own."""
-        stem_vocabulary, surface_vocabulary = self._stems.vocabulary, self._exact.vocabulary
-        own_stems = [col for t in terms if (col := stem_vocabulary.get(t.stem)) is not None]
-        own_surfaces = [
-            col for t in terms if (col := surface_vocabulary.get(t.surface)) is not None
-        ]
-        possible = ~np.isin(self._surface_stem[words], own_stems) & ~np.isin(words, own_surfaces)
-        if expected in self._answers:
-            possible &= self._answers[expected][words]
+        stems, surfaces = self._fields.stems.vocabulary, self._fields.exact.vocabulary
+        own_stems = [col for t in query.terms if (col := stems.get(t.stem)) is not None]
+        own_surfaces = [col for t in query.terms if (col := surfaces.get(t.surface)) is not None]
+        possible = ~np.isin(self._words.stem_of[words], own_stems) & ~np.isin(words, own_surfaces)
+        if query.answer_type in self._words.answers:
+            possible &= self._words.answers[query.answer_type][words]
         return possible
 
-    def _hit(self, row: int, score: float, confidence: float, terms: Sequence[_QueryTerm]) -> Hit:
+    def _hit(self, row: int, score: float, confidence: float, query: _Query) -> Hit:
+        """The passage of `row` as a hit: its words that match the question, its best sentence."""
         passage = self.passages[row]
-        wanted = {t.stem: t.asked for t in terms}
+        wanted = {t.stem: t.asked for t in query.terms}
         highlights = []
         matched: dict[str, None] = {}
         for term in self.analyzer.terms(passage.text):
@@ -539,6 +643,11 @@ def _weights(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def _pairs(stems: Iterable[str]) -> list[str]:
     return [f"{a} {b}" for a, b in pairwise(stems)]
+
+
+def _best_first(rows: npt.NDArray[np.int64], scores: FloatArray) -> npt.NDArray[np.int64]:
+    """Positions of `rows` by `scores`, best first; ties in corpus order."""
+    return np.lexsort((rows, -scores))
 
 
 def _top_k(scores: FloatArray, candidates: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
