@@ -40,7 +40,7 @@ def main() -> int:
         len(corpus.articles),
         len(corpus.passages),
         settings.corpus_dir,
-        library.snapshot.build_seconds,
+        library.snapshot.seconds,
         " (index from cache)" if library.snapshot.from_cache else "",
     )
     for skipped in corpus.skipped:

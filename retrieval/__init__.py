@@ -6,7 +6,7 @@ This package knows nothing of Telegram or of settings objects.
 
 from retrieval.answers import AnswerType
 from retrieval.bm25 import BM25Params, Variant
-from retrieval.cache import Opened, fingerprint, open_index, prepare_cache, read_cache
+from retrieval.cache import BuildError, IndexConfig, Opened, Source, Stemmer, open_index
 from retrieval.chat import Question, Register
 from retrieval.corpus import (
     Article,
@@ -15,7 +15,6 @@ from retrieval.corpus import (
     Passage,
     Passages,
     SkippedFile,
-    carry_over,
     load_corpus,
 )
 from retrieval.index import Abstention, Hit, Index, SearchParams, SearchResult, Span, sentences
@@ -28,10 +27,12 @@ __all__ = [
     "AnswerType",
     "Article",
     "BM25Params",
+    "BuildError",
     "Corpus",
     "CorpusError",
     "Hit",
     "Index",
+    "IndexConfig",
     "Opened",
     "Passage",
     "Passages",
@@ -40,13 +41,11 @@ __all__ = [
     "SearchParams",
     "SearchResult",
     "SkippedFile",
+    "Source",
     "Span",
+    "Stemmer",
     "Variant",
-    "carry_over",
-    "fingerprint",
     "load_corpus",
     "open_index",
-    "prepare_cache",
-    "read_cache",
     "sentences",
 ]

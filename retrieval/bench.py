@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import rank_bm25
 
-from retrieval.cache import open_index
+from retrieval.cache import IndexConfig, open_index
 from retrieval.corpus import load_corpus
 from retrieval.index import Index
 from retrieval.text import Analyzer
@@ -99,10 +99,10 @@ def run_one(directory: Path, queries: int) -> dict[str, float]:
         index = Index(corpus.passages, analyzer)
         build = time.perf_counter() - started
         started = time.perf_counter()
-        open_index(directory, analyzer, cache)
+        open_index(directory, IndexConfig(), cache)
         cold = time.perf_counter() - started
         started = time.perf_counter()
-        warm_index = open_index(directory, analyzer, cache)
+        warm_index = open_index(directory, IndexConfig(), cache)
         warm = time.perf_counter() - started
         assert warm_index.from_cache
         del warm_index

@@ -1,13 +1,15 @@
-"""An on-disk index cache, so a restart with unchanged articles skips analysis and weighting.
+"""Opening the index of a corpus directory: from its on-disk cache, or built (here or in a child).
 
-The cache is one `.npz` file (numpy arrays and a JSON header; nothing is unpickled). It is
-used only when its key matches: a hash of every article file's name and bytes, the language
-data files, the analyzer and cache versions, and the search parameters. A stale, corrupt or
-unreadable cache is rebuilt, never trusted.
+`open_index` is the one way in, at start-up and on reload. The cache is one `.npz` file (numpy
+arrays and a JSON header; nothing is unpickled) saved with the `IndexConfig` it was built with
+and a key: a hash of every article file's name and bytes as the build read them, of the
+articles it carried over, of the language data, and of the analyzer, library and cache versions.
+It is used only when the key matches the directory as it is now; a stale, corrupt or unreadable
+cache is rebuilt, never trusted.
 
 Everything in it loads as a few large arrays (no per-term or per-passage objects), so loading
 takes little time under the GIL: a bot can load a new index while it goes on answering. The
-file is also how a child process hands a freshly built index to its parent (`prepare_cache`).
+file is also how a child process hands a freshly built index to its parent.
 """
 
 from __future__ import annotations
@@ -16,145 +18,196 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
+import resource
+import tempfile
+import time
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.bm25 import BM25Params, Variant
 from retrieval.corpus import (
     Article,
     Corpus,
     Passages,
     SkippedFile,
-    article_files,
     carry_over,
+    file_states,
     load_corpus,
 )
 from retrieval.index import Index, SearchParams
-from retrieval.text import ANALYZER_VERSION, Analyzer
+from retrieval.text import ANALYZER_VERSION, Analyzer, load_word_list, load_word_map
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
+# The language data that shapes the index (the question side's lists do not).
 _DATA_FILES = ("stopwords.txt", "slang.tsv", "boilerplate.txt", "answer_words.tsv")
+# How much lower a build process's CPU priority is.
+BUILD_NICENESS = 10
+
+
+class Stemmer(StrEnum):
+    """The stemmers an index can be built with."""
+
+    SNOWBALL = "snowball"
+    """Snowball Indonesian (PyStemmer): the engine's."""
+    NONE = "none"
+    """Words as they are: for comparison."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """How an index is made: its language analysis and its search parameters.
+
+    It is saved with the index, so whoever loads the index searches as its builder built it.
+    """
+
+    params: SearchParams = field(default_factory=SearchParams)
+    stemmer: Stemmer = Stemmer.SNOWBALL
+
+    def analyzer(self) -> Analyzer:
+        """The analyzer this configuration asks for."""
+        if self.stemmer is Stemmer.SNOWBALL:
+            return Analyzer.default()
+        return Analyzer(
+            stop_words=load_word_list("stopwords.txt"), slang=load_word_map("slang.tsv"), stem=str
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The configuration as JSON values."""
+        return {"params": asdict(self.params), "stemmer": self.stemmer.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IndexConfig:
+        """Read a configuration saved by `to_json`.
+
+        Raises:
+            KeyError, TypeError, ValueError: If it is not one.
+        """
+        params = dict(data["params"])
+        bm25 = dict(params.pop("bm25"))
+        bm25["variant"] = Variant(bm25["variant"])
+        return cls(SearchParams(bm25=BM25Params(**bm25), **params), Stemmer(data["stemmer"]))
+
+
+class Source(StrEnum):
+    """Where an index in service came from."""
+
+    CACHE = "cache"
+    CHILD = "child"
+    """Built by a child process, which saved it to the cache file."""
+    HERE = "here"
+    """Built in this process."""
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """A corpus and its index, and whether they came from the cache."""
+    """A corpus and its index, ready to serve, and how they were made.
+
+    Attributes:
+        corpus: The articles.
+        index: Their index.
+        source: Whether they came from the cache or were built, and where.
+        seconds: How long opening took.
+        builder_peak_mb: The build process's peak memory, when a child built them.
+    """
 
     corpus: Corpus
     index: Index
-    from_cache: bool
+    source: Source
+    seconds: float = 0.0
+    builder_peak_mb: float | None = None
+
+    @property
+    def from_cache(self) -> bool:
+        """Whether the index came from the cache as it was (nothing was built)."""
+        return self.source is Source.CACHE
 
 
-def fingerprint(directory: Path, params: SearchParams) -> str:
-    """The cache key of a corpus directory: changes whenever anything that shapes the index does."""
-    # Stems, colloquial forms (read by word frequency) and Unicode rules come from PyStemmer,
-    # wordfreq and the Python build: upgrades change terms.
-    versions = (
-        f"{CACHE_VERSION}\0{ANALYZER_VERSION}\0{metadata.version('PyStemmer')}\0"
-        f"{metadata.version('wordfreq')}\0{unicodedata.unidata_version}\0{params!r}\0"
-    )
-    digest = hashlib.sha256(versions.encode())
-    data = resources.files("retrieval").joinpath("data")
-    for data_file in _DATA_FILES:
-        digest.update(data.joinpath(data_file).read_bytes())
-    for path, name in article_files(directory):
-        if isinstance(name, SkippedFile):
-            digest.update(f"\0skipped\0{name.name}\0".encode())
-            continue
-        digest.update(f"\0{name}\0".encode())
-        try:
-            with path.open("rb") as file:
-                digest.update(hashlib.file_digest(file, "sha256").digest())
-        except OSError as error:
-            digest.update(f"unreadable {error.errno}".encode())
-    return digest.hexdigest()
+class BuildError(Exception):
+    """Building an index failed for a reason other than the articles themselves."""
 
 
 def open_index(
     directory: Path,
-    analyzer: Analyzer,
+    config: IndexConfig,
     cache_file: Path | None,
-    params: SearchParams | None = None,
     previous: Corpus | None = None,
+    *,
+    child: bool = False,
 ) -> Opened:
-    """Load the corpus and its index from the cache if it is current, else build and save it.
+    """The index of `directory`: from the cache if it is current, else built and saved.
 
     Args:
         directory: The corpus directory.
-        analyzer: The language analysis.
+        config: How to build the index.
         cache_file: Where the cache lives, or None for no cache.
-        params: The search parameters.
-        previous: The corpus served so far: articles broken now keep this version.
+        previous: The corpus served so far, on a reload: articles broken now keep this
+            version (`carry_over`), and the cache is not looked at first (the build process
+            does that, without the caller's hashing the files).
+        child: Build in a child process, at a lower CPU priority, which saves the index for
+            this process to load (a temporary file when there is no cache file). Building holds
+            the GIL for tens of seconds at archive scale; in a serving process it would stall
+            every answer, and its memory would stay with the process.
 
     Raises:
         CorpusError: If the directory is missing or holds no usable article.
+        BuildError: If the child process or the cache file it wrote failed.
     """
-    params = params or SearchParams()
-    if cache_file is None:
-        corpus = _load(directory, previous)
-        return Opened(corpus, Index(corpus.passages, analyzer, params), from_cache=False)
-    key = fingerprint(directory, params)
-    if cached := read_cache(cache_file, key, analyzer, params, previous):
-        return cached
-    corpus = _load(directory, previous)
-    index = Index(corpus.passages, analyzer, params)
-    # Save only if no file changed while loading: the key must describe the bytes indexed.
-    if fingerprint(directory, params) == key:
+    started = time.perf_counter()
+    if previous is None and cache_file is not None and cache_file.exists():
+        key = fingerprint(directory, config)
+        if cached := read_cache(cache_file, key):
+            return replace(cached, seconds=time.perf_counter() - started)
+    if child:
+        with contextlib.ExitStack() as stack:
+            if cache_file is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory())
+                cache_file = Path(folder) / "index.npz"
+            key, peak = _build_in_child(directory, config, cache_file, previous)
+            opened = read_cache(cache_file, key)
+        if opened is None:
+            raise BuildError(f"the new index in {cache_file} could not be read")
+        seconds = time.perf_counter() - started
+        return replace(opened, source=Source.CHILD, seconds=seconds, builder_peak_mb=peak)
+    corpus, key = _load(directory, config, previous)
+    unchanged = previous is not None and cache_file is not None and _saved_key(cache_file) == key
+    if unchanged and cache_file and (cached := read_cache(cache_file, key)):
+        return replace(cached, seconds=time.perf_counter() - started)  # a reload, nothing new
+    index = Index(corpus.passages, config.analyzer(), config.params)
+    if cache_file is not None:
         try:
-            _write(cache_file, key, corpus, index)
+            _write(cache_file, key, config, corpus, index)
         except OSError as error:
             logger.warning("could not write the index cache %s: %s", cache_file, error)
-    return Opened(corpus, index, from_cache=False)
+    return Opened(corpus, index, Source.HERE, time.perf_counter() - started)
 
 
-def prepare_cache(
-    directory: Path,
-    cache_file: Path,
-    params: SearchParams | None = None,
-    previous: Corpus | None = None,
-) -> str:
-    """Make `cache_file` hold the index of `directory`; return the key to read it with.
-
-    Meant to run in a child process, so that the build's CPU time and memory stay out of a
-    process that is serving questions. If a file changed while it was read, the index is
-    saved under a one-off key that no later `open_index` will match.
+def fingerprint(directory: Path, config: IndexConfig) -> str:
+    """The cache key of the directory as it is now (no article carried over).
 
     Raises:
-        CorpusError: If the directory is missing or holds no usable article.
-        OSError: If the cache cannot be written.
+        CorpusError: If the directory is missing.
     """
-    params = params or SearchParams()
-    analyzer = Analyzer.default()
-    key = fingerprint(directory, params)
-    if read_cache(cache_file, key, analyzer, params, previous):
-        return key
-    corpus = _load(directory, previous)
-    index = Index(corpus.passages, analyzer, params)
-    if fingerprint(directory, params) != key:
-        key = f"changed-while-read-{uuid.uuid4().hex}"
-    _write(cache_file, key, corpus, index)
-    return key
+    return _key(file_states(directory), (), config)
 
 
-def read_cache(
-    cache_file: Path,
-    key: str,
-    analyzer: Analyzer,
-    params: SearchParams,
-    previous: Corpus | None = None,
-) -> Opened | None:
+def read_cache(cache_file: Path, key: str) -> Opened | None:
     """The cached corpus and index if the cache is saved under `key`, else None.
 
-    A cache built while carrying over broken articles is only current for the same previous
-    versions of them.
+    The index is rebuilt with the configuration saved beside it.
     """
     try:
         with cache_file.open("rb") as file, np.load(file, allow_pickle=False) as saved:
@@ -162,22 +215,17 @@ def read_cache(
             if header.get("key") != key:
                 logger.info("index cache %s is out of date; rebuilding", cache_file)
                 return None
-            skipped = tuple(SkippedFile(**s) for s in header["skipped"])
-            if header["kept"] != _kept(previous, skipped):
-                logger.info("index cache %s kept other broken files; rebuilding", cache_file)
-                return None
             arrays = {name: saved[name] for name in saved.files if name != "header"}
+        config = IndexConfig.from_json(header["config"])
         passages = Passages.from_arrays(arrays, "passages.")
         corpus = Corpus(
-            tuple(
-                Article(a["name"], a["title"], tuple(a["headings"]), a["passages"], a["digest"])
-                for a in header["articles"]
-            ),
+            _articles(header["articles"]),
             passages,
-            skipped,
+            tuple(SkippedFile(**s) for s in header["skipped"]),
+            tuple((name, state) for name, state in header["files"]),
         )
-        index = Index.from_arrays(passages, analyzer, params, arrays)
-        return Opened(corpus, index, from_cache=True)
+        index = Index.from_arrays(passages, config.analyzer(), config.params, arrays)
+        return Opened(corpus, index, Source.CACHE)
     except FileNotFoundError:
         return None
     except Exception as error:  # whatever is wrong with a cache, it is rebuilt
@@ -185,19 +233,102 @@ def read_cache(
         return None
 
 
-def _load(directory: Path, previous: Corpus | None) -> Corpus:
-    corpus = load_corpus(directory)
-    return carry_over(previous, corpus) if previous else corpus
+def _articles(saved: Iterable[dict[str, Any]]) -> tuple[Article, ...]:
+    return tuple(
+        Article(a["name"], a["title"], tuple(a["headings"]), a["passages"], a["digest"])
+        for a in saved
+    )
 
 
-def _kept(previous: Corpus | None, skipped: tuple[SkippedFile, ...]) -> list[list[str]]:
-    """The previous versions a build carries over: (name, digest) of each broken article."""
-    broken = {s.name for s in skipped}
-    articles = previous.articles if previous else ()
-    return [[a.name, a.digest] for a in articles if a.name in broken]
+def _load(directory: Path, config: IndexConfig, previous: Corpus | None) -> tuple[Corpus, str]:
+    """Load the directory (keeping broken articles' previous versions), and its cache key.
+
+    The key is made from the bytes as they were read here: if a file changes afterwards, the
+    next open finds the key stale and builds again.
+
+    Raises:
+        CorpusError: If the directory is missing or holds no usable article.
+    """
+    loaded = load_corpus(directory)
+    corpus = carry_over(previous, loaded) if previous else loaded
+    kept = [(a.name, a.digest) for a in corpus.articles if a not in loaded.articles]
+    return corpus, _key(corpus.files, kept, config)
 
 
-def _write(path: Path, key: str, corpus: Corpus, index: Index) -> None:
+def _build_in_child(
+    directory: Path, config: IndexConfig, cache_file: Path, previous: Corpus | None
+) -> tuple[str, float]:
+    """Run `prepare` in a spawned process; its key and peak memory in MB.
+
+    Raises:
+        CorpusError: If the directory is missing or holds no usable article.
+        BuildError: If the process or the cache file failed.
+    """
+    spawn = multiprocessing.get_context("spawn")  # forking a threaded process is unsafe
+    # On a busy server the answers come first: the build runs at a lower CPU priority.
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=spawn, initializer=os.nice, initargs=(BUILD_NICENESS,)
+    ) as pool:
+        try:
+            return pool.submit(prepare, directory, config, cache_file, previous).result()
+        except (OSError, BrokenProcessPool) as error:
+            raise BuildError(f"the index build failed: {error}") from error
+
+
+def prepare(
+    directory: Path, config: IndexConfig, cache_file: Path, previous: Corpus | None
+) -> tuple[str, float]:
+    """In a build process: make `cache_file` hold the index; its key and the peak memory.
+
+    A cache already saved under the same key is kept as it is.
+
+    Raises:
+        CorpusError: If the directory is missing or holds no usable article.
+        OSError: If the cache cannot be written.
+    """
+    corpus, key = _load(directory, config, previous)
+    if _saved_key(cache_file) != key:
+        index = Index(corpus.passages, config.analyzer(), config.params)
+        _write(cache_file, key, config, corpus, index)
+    return key, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _saved_key(cache_file: Path) -> str | None:
+    """The key a cache file is saved under, reading its header alone; None if there is none."""
+    try:
+        with cache_file.open("rb") as file, np.load(file, allow_pickle=False) as saved:
+            key = json.loads(saved["header"].tobytes().decode("utf-8")).get("key")
+    except Exception:  # a cache that cannot say is rebuilt
+        return None
+    return key if isinstance(key, str) else None
+
+
+def _key(
+    files: Iterable[tuple[str, str]], kept: Iterable[tuple[str, str]], config: IndexConfig
+) -> str:
+    """A hash of everything that shapes an index.
+
+    That is the files' states, the articles carried over, the configuration, the language data,
+    and the versions of what analyses words.
+    """
+    # Stems, colloquial forms (read by word frequency) and Unicode rules come from PyStemmer,
+    # wordfreq and the Python build: upgrades change terms.
+    versions = (
+        CACHE_VERSION,
+        ANALYZER_VERSION,
+        metadata.version("PyStemmer"),
+        metadata.version("wordfreq"),
+        unicodedata.unidata_version,
+    )
+    digest = hashlib.sha256(json.dumps([versions, config.to_json()]).encode())
+    data = resources.files("retrieval").joinpath("data")
+    for data_file in _DATA_FILES:
+        digest.update(data.joinpath(data_file).read_bytes())
+    digest.update(json.dumps([list(files), list(kept)]).encode())
+    return digest.hexdigest()
+
+
+def _write(path: Path, key: str, config: IndexConfig, corpus: Corpus, index: Index) -> None:
     """Save atomically: write a temporary file, then rename it.
 
     Raises:
@@ -208,9 +339,10 @@ def _write(path: Path, key: str, corpus: Corpus, index: Index) -> None:
         passages = Passages(passages)
     header = {
         "key": key,
+        "config": config.to_json(),
         "articles": [asdict(a) for a in corpus.articles],
         "skipped": [asdict(s) for s in corpus.skipped],
-        "kept": _kept(corpus, corpus.skipped),
+        "files": list(corpus.files),
     }
     arrays: dict[str, Any] = {**index.to_arrays(), **passages.to_arrays("passages.")}
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)

@@ -190,11 +190,20 @@ class SkippedFile:
 
 @dataclass(frozen=True, slots=True)
 class Corpus:
-    """Everything that loaded from a directory, and what was skipped."""
+    """Everything that loaded from a directory, and what was skipped.
+
+    Attributes:
+        articles: The articles that loaded, in name order.
+        passages: Their passages, article by article.
+        skipped: The files that did not load, and why.
+        files: Every article file as it was read: its name, and a digest of its bytes or why
+            they were not used. It tells whether a saved index still fits the directory.
+    """
 
     articles: tuple[Article, ...]
     passages: Sequence[Passage]
     skipped: tuple[SkippedFile, ...]
+    files: tuple[tuple[str, str], ...] = ()
 
 
 class CorpusError(Exception):
@@ -218,18 +227,17 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     Raises:
         CorpusError: If the directory is missing or nothing in it yields a passage.
     """
-    if not directory.is_dir():
-        raise CorpusError(f"corpus directory not found: {directory}")
     boilerplate = load_word_list("boilerplate.txt")
     articles: list[Article] = []
     passages: list[Passage] = []
     skipped: list[SkippedFile] = []
-    for path, name in article_files(directory):
-        if isinstance(name, SkippedFile):
-            skipped.append(name)
+    files: list[tuple[str, str]] = []
+    for path, name, data, state in _read_files(directory, max_file_bytes):
+        files.append((name, state))
+        if isinstance(data, SkippedFile):
+            skipped.append(data)
             continue
         try:
-            data = _read(path, max_file_bytes)
             title, sections = _parse(data.decode("utf-8-sig"), path.suffix.lower(), boilerplate)
         except _BadFileError as error:
             skipped.append(SkippedFile(name, str(error)))
@@ -244,12 +252,46 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
             for position, (heading, text) in enumerate(sections)
         ]
         headings = tuple(dict.fromkeys(h for h, _ in sections if h is not None))
-        digest = hashlib.sha256(data).hexdigest()
-        articles.append(Article(name, title, headings, len(found), digest))
+        articles.append(Article(name, title, headings, len(found), state))
         passages.extend(found)
     if not passages:
         raise CorpusError(f"no article with a paragraph in {directory}")
-    return Corpus(tuple(articles), Passages(passages), tuple(skipped))
+    return Corpus(tuple(articles), Passages(passages), tuple(skipped), tuple(files))
+
+
+def file_states(
+    directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> tuple[tuple[str, str], ...]:
+    """`Corpus.files` as `load_corpus` would find them now, without parsing anything.
+
+    Raises:
+        CorpusError: If the directory is missing.
+    """
+    return tuple((name, state) for _, name, _, state in _read_files(directory, max_file_bytes))
+
+
+def _read_files(
+    directory: Path, max_file_bytes: int
+) -> Iterator[tuple[Path, str, bytes | SkippedFile, str]]:
+    """Each article file: its path, its name, its bytes or why it is skipped, and its state.
+
+    The state is a digest of the bytes, or the reason they were not read.
+
+    Raises:
+        CorpusError: If the directory is missing.
+    """
+    if not directory.is_dir():
+        raise CorpusError(f"corpus directory not found: {directory}")
+    for path, name in article_files(directory):
+        if isinstance(name, SkippedFile):
+            yield path, name.name, name, f"skipped: {name.reason}"
+            continue
+        try:
+            data = _read(path, max_file_bytes)
+        except _BadFileError as error:
+            yield path, name, SkippedFile(name, str(error)), f"skipped: {error}"
+            continue
+        yield path, name, data, hashlib.sha256(data).hexdigest()
 
 
 def carry_over(previous: Corpus, current: Corpus) -> Corpus:
@@ -268,7 +310,7 @@ def carry_over(previous: Corpus, current: Corpus) -> Corpus:
         [*current.passages, *(p for p in previous.passages if p.article in names)],
         key=lambda p: (order[p.article], p.position),
     )
-    return Corpus(tuple(articles), Passages(passages), current.skipped)
+    return Corpus(tuple(articles), Passages(passages), current.skipped, current.files)
 
 
 def article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:

@@ -33,9 +33,10 @@ import numpy as np
 import rank_bm25
 
 from retrieval.bm25 import BM25Params, Variant
+from retrieval.cache import IndexConfig, Stemmer
 from retrieval.corpus import CorpusError, Passage, load_corpus
 from retrieval.index import Index, SearchParams
-from retrieval.text import Analyzer, load_word_list, load_word_map, snowball_stemmer
+from retrieval.text import Analyzer, load_word_list, load_word_map
 
 _SPACES = re.compile(r"\s+")
 
@@ -153,22 +154,19 @@ def baseline_ranker(passages: Sequence[Passage]) -> Callable[[str], tuple[bool, 
 
 
 def make_analyzer(stemmer: str) -> Analyzer:
-    """The default analyzer with the named stemmer (for the stemmer comparison)."""
-    stem: Callable[[str], str]
-    if stemmer == "snowball":
-        stem = snowball_stemmer()
-    elif stemmer == "sastrawi":
-        from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+    """The engine's analyzer with the named stemmer (for the stemmer comparison)."""
+    if stemmer != "sastrawi":
+        return IndexConfig(stemmer=Stemmer(stemmer)).analyzer()
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-        sastrawi = StemmerFactory().create_stemmer()
-        # Its dictionary is a list searched word by word; a set gives the same answers, faster.
-        dictionary = sastrawi.delegatedStemmer.dictionary
-        dictionary.words = set(dictionary.words)
-        stem = sastrawi.stem
-    else:
-        stem = str
+    sastrawi = StemmerFactory().create_stemmer()
+    # Its dictionary is a list searched word by word; a set gives the same answers, faster.
+    dictionary = sastrawi.delegatedStemmer.dictionary
+    dictionary.words = set(dictionary.words)
     return Analyzer(
-        stop_words=load_word_list("stopwords.txt"), slang=load_word_map("slang.tsv"), stem=stem
+        stop_words=load_word_list("stopwords.txt"),
+        slang=load_word_map("slang.tsv"),
+        stem=sastrawi.stem,
     )
 
 

@@ -4,16 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import (
-    Analyzer,
-    Corpus,
-    SearchParams,
-    load_corpus,
-    open_index,
-    prepare_cache,
-    read_cache,
-)
-from retrieval.cache import fingerprint
+from retrieval import Analyzer, Corpus, IndexConfig, SearchParams, load_corpus, open_index
+from retrieval.cache import fingerprint, prepare, read_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["siapa presiden ukraina", "kenapa pasukan nato ditahan", "Tolcenov", "halo"]
@@ -42,8 +34,8 @@ def test_second_open_comes_from_the_cache_with_the_same_answers(
 ) -> None:
     cache = tmp_path / "cache" / "index.npz"
     analyzer = Analyzer.default()
-    first = open_index(corpus, analyzer, cache)
-    second = open_index(corpus, analyzer, cache)
+    first = open_index(corpus, IndexConfig(), cache)
+    second = open_index(corpus, IndexConfig(), cache)
     assert (first.from_cache, second.from_cache) == (False, True)
     assert second.corpus == first.corpus
     assert answers(second.index, analyzer) == answers(first.index, analyzer)
@@ -63,20 +55,19 @@ def test_second_open_comes_from_the_cache_with_the_same_answers(
 )
 def test_any_change_to_the_articles_rebuilds(corpus: Path, tmp_path: Path, change: object) -> None:
     cache = tmp_path / "index.npz"
-    analyzer = Analyzer.default()
-    open_index(corpus, analyzer, cache)
+    open_index(corpus, IndexConfig(), cache)
     assert callable(change)
     change(corpus)
-    assert not open_index(corpus, analyzer, cache).from_cache
-    assert open_index(corpus, analyzer, cache).from_cache
+    assert not open_index(corpus, IndexConfig(), cache).from_cache
+    assert open_index(corpus, IndexConfig(), cache).from_cache
 
 
 def test_other_search_parameters_rebuild(corpus: Path, tmp_path: Path) -> None:
     cache = tmp_path / "index.npz"
-    open_index(corpus, Analyzer.default(), cache)
-    other = SearchParams(pair_weight=0.1)
-    assert fingerprint(corpus, other) != fingerprint(corpus, SearchParams())
-    assert not open_index(corpus, Analyzer.default(), cache, other).from_cache
+    open_index(corpus, IndexConfig(), cache)
+    other = IndexConfig(SearchParams(pair_weight=0.1))
+    assert fingerprint(corpus, other) != fingerprint(corpus, IndexConfig())
+    assert not open_index(corpus, other, cache).from_cache
 
 
 @pytest.mark.parametrize(
@@ -93,22 +84,21 @@ def test_corrupt_cache_is_rebuilt_not_trusted(
     corpus: Path, tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = tmp_path / "index.npz"
-    analyzer = Analyzer.default()
-    good = open_index(corpus, analyzer, cache)
+    good = open_index(corpus, IndexConfig(), cache)
     assert callable(damage)
     damage(cache)
     with caplog.at_level(logging.WARNING):
-        reopened = open_index(corpus, analyzer, cache)
+        reopened = open_index(corpus, IndexConfig(), cache)
     assert not reopened.from_cache
     assert "unusable" in caplog.text
     assert reopened.corpus == good.corpus
-    assert open_index(corpus, analyzer, cache).from_cache  # the rebuilt cache was saved
+    assert open_index(corpus, IndexConfig(), cache).from_cache  # the rebuilt cache was saved
 
 
 def test_unwritable_cache_only_costs_speed(corpus: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", "utf-8")
-    opened = open_index(corpus, Analyzer.default(), blocker / "index.npz")
+    opened = open_index(corpus, IndexConfig(), blocker / "index.npz")
     assert not opened.from_cache
     assert opened.index.search("siapa presiden ukraina").answered
 
@@ -118,13 +108,13 @@ def test_unexpected_reader_errors_also_rebuild(
     corpus: Path, tmp_path: Path, error: Exception, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "index.npz"
-    open_index(corpus, Analyzer.default(), cache)
+    open_index(corpus, IndexConfig(), cache)
 
     def broken(*args: object, **kwargs: object) -> object:
         raise error
 
     monkeypatch.setattr("retrieval.cache.np.load", broken)
-    assert not open_index(corpus, Analyzer.default(), cache).from_cache
+    assert not open_index(corpus, IndexConfig(), cache).from_cache
 
 
 def load_then_edit(directory: Path) -> Corpus:
@@ -139,19 +129,25 @@ def test_a_file_edited_during_the_build_is_not_cached_under_the_old_key(
 ) -> None:
     monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
     cache = tmp_path / "index.npz"
-    open_index(corpus, Analyzer.default(), cache)
-    assert not cache.exists()
+    open_index(corpus, IndexConfig(), cache)
+    monkeypatch.undo()
+    # Saved under the key of the bytes it read, the cache does not pass for the edited files.
+    reopened = open_index(corpus, IndexConfig(), cache)
+    assert not reopened.from_cache
+    assert reopened.index.search("gempa cianjur").answered
 
 
 def test_a_prepared_cache_reads_back_with_its_key(corpus: Path, tmp_path: Path) -> None:
     cache = tmp_path / "index.npz"
     analyzer = Analyzer.default()
-    key = prepare_cache(corpus, cache)
-    assert read_cache(cache, "another key", analyzer, SearchParams()) is None
-    prepared = read_cache(cache, key, analyzer, SearchParams())
+    key, _ = prepare(corpus, IndexConfig(), cache, None)
+    assert read_cache(cache, "another key") is None
+    prepared = read_cache(cache, key)
     assert prepared is not None and prepared.from_cache
-    assert prepare_cache(corpus, cache) == key  # current: nothing rebuilt
-    built = open_index(corpus, analyzer, None)
+    saved = cache.stat().st_mtime_ns
+    assert prepare(corpus, IndexConfig(), cache, None)[0] == key
+    assert cache.stat().st_mtime_ns == saved  # current: nothing rebuilt
+    built = open_index(corpus, IndexConfig(), None)
     assert prepared.corpus == built.corpus
     assert answers(prepared.index, analyzer) == answers(built.index, analyzer)
 
@@ -161,25 +157,24 @@ def test_a_file_edited_while_preparing_gets_a_one_off_key(
 ) -> None:
     monkeypatch.setattr("retrieval.cache.load_corpus", load_then_edit)
     cache = tmp_path / "index.npz"
-    key = prepare_cache(corpus, cache)
+    key, _ = prepare(corpus, IndexConfig(), cache, None)
     monkeypatch.undo()
-    prepared = read_cache(cache, key, Analyzer.default(), SearchParams())
+    prepared = read_cache(cache, key)
     assert prepared is not None and prepared.index.search("banjir jakarta").answered
-    assert key != fingerprint(corpus, SearchParams())
-    assert not open_index(corpus, Analyzer.default(), cache).from_cache
+    assert key != fingerprint(corpus, IndexConfig())
+    assert not open_index(corpus, IndexConfig(), cache).from_cache
 
 
 def test_a_cache_that_kept_a_broken_file_serves_only_the_same_previous_version(
     corpus: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "index.npz"
-    analyzer = Analyzer.default()
-    previous = open_index(corpus, analyzer, cache).corpus
+    previous = open_index(corpus, IndexConfig(), cache).corpus
     (corpus / "b.md").write_bytes(b"# Banjir\n\n\xff\xfe broken\n")
-    kept = open_index(corpus, analyzer, cache, previous=previous)
+    kept = open_index(corpus, IndexConfig(), cache, previous=previous)
     assert not kept.from_cache
     assert "b.md" in [a.name for a in kept.corpus.articles]
-    assert open_index(corpus, analyzer, cache, previous=previous).from_cache
-    fresh = open_index(corpus, analyzer, cache)  # a restart has no previous version
+    assert open_index(corpus, IndexConfig(), cache, previous=previous).from_cache
+    fresh = open_index(corpus, IndexConfig(), cache)  # a restart has no previous version
     assert not fresh.from_cache
     assert "b.md" not in [a.name for a in fresh.corpus.articles]

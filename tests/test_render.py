@@ -1,7 +1,7 @@
 import pytest
 
 from bot import render
-from bot.library import Changes, ReloadReport, Snapshot
+from bot.library import Changes, ReloadReport
 from bot.render import MESSAGE_LIMIT, Lang, telegram_length
 from retrieval import (
     Abstention,
@@ -9,11 +9,13 @@ from retrieval import (
     Article,
     Corpus,
     Hit,
+    Opened,
     Passage,
     Question,
     Register,
     SearchResult,
     SkippedFile,
+    Source,
     Span,
 )
 from tests.telegram_server import parse_html
@@ -144,7 +146,7 @@ def test_sources_lists_every_article_within_limits() -> None:
 
 def report(error: str | None = None, **changes: tuple[str, ...]) -> ReloadReport:
     corpus = Corpus(articles(2), (), (SkippedFile("bad <1>.txt", "not valid UTF-8"),))
-    snapshot = Snapshot(corpus, None, 0.1)  # type: ignore[arg-type]
+    snapshot = Opened(corpus, None, Source.HERE, 0.1)  # type: ignore[arg-type]
     return ReloadReport(snapshot, Changes(**changes), 0.25, error)
 
 
@@ -165,7 +167,7 @@ def test_oversized_lists_and_titles_still_fit() -> None:
     huge = (Article("a.txt", "T " * 5000, tuple(f"Bagian {i}" for i in range(900)), 1, "d"),)
     many = tuple(f"file-{i:04}.txt" for i in range(900))
     corpus = Corpus(huge, (), tuple(SkippedFile(n, "empty file") for n in many))
-    big = ReloadReport(Snapshot(corpus, None, 0.1), Changes(added=many), 1.0)  # type: ignore[arg-type]
+    big = ReloadReport(Opened(corpus, None, Source.HERE, 0.1), Changes(added=many), 1.0)  # type: ignore[arg-type]
     messages = [
         *render.sources_message(huge, Lang.ID),
         *render.reload_message(big, Lang.EN),
