@@ -31,7 +31,7 @@ from telegram.ext import (
 from bot.config import TOKEN_PATTERN, Settings
 from bot.handlers import Handlers
 from bot.library import Library
-from bot.limits import RateLimiter
+from bot.limits import Quotas, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +112,10 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         library,
         top_k=settings.top_k,
         admin_ids=settings.admin_user_ids,
-        user_limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
-        chat_limiter=RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
+        quotas=Quotas(
+            RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+            RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
+        ),
     )
     # Edits are not answered again: one question, one answer (the help text says so).
     new = filters.UpdateType.MESSAGE

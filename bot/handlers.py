@@ -24,7 +24,7 @@ from telegram.ext import ContextTypes
 from bot import render
 from bot.delivery import Courier
 from bot.library import Library
-from bot.limits import RateLimiter
+from bot.limits import Quotas
 from bot.render import Lang, clip
 
 logger = logging.getLogger(__name__)
@@ -102,14 +102,12 @@ class Handlers:
         library: Library,
         top_k: int,
         admin_ids: frozenset[int],
-        user_limiter: RateLimiter,
-        chat_limiter: RateLimiter,
+        quotas: Quotas,
     ) -> None:
         self.library = library
         self.top_k = top_k
         self.admin_ids = admin_ids
-        self.user_limiter = user_limiter
-        self.chat_limiter = chat_limiter
+        self.quotas = quotas
         self.courier = Courier()
 
     def examples(self) -> list[str]:
@@ -148,7 +146,7 @@ class Handlers:
             example = (self.examples() or ["..."])[0]
             await self.courier.reply(message, [render.text("usage", lang, example=example)])
             return
-        await self._answer(message, question, lang)
+        await self._ask(message, question, lang)
 
     async def message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain messages: questions in private chats, replies to the bot and mentions."""
@@ -157,7 +155,7 @@ class Handlers:
             return
         decision = decide(_incoming(message, context.bot.id), context.bot.username)
         if decision.action is Action.ANSWER:
-            await self._answer(message, decision.question, lang)
+            await self._ask(message, decision.question, lang)
         elif decision.action is Action.NOT_TEXT:
             await self.courier.reply(message, [render.text("not_text", lang)])
 
@@ -193,19 +191,22 @@ class Handlers:
             except TelegramError as error:
                 logger.warning("could not report the error to the user: %s", error)
 
-    async def _answer(self, message: Message, question: str, lang: Lang) -> None:
+    async def _ask(self, message: Message, question: str, lang: Lang) -> None:
+        """Answer `question` if the asker's and the group's limits allow it, else ask to wait.
+
+        The wait is asked for once per window; further questions meanwhile go unanswered.
+        """
         user = message.from_user.id if message.from_user else message.chat.id
-        now = time.monotonic()
-        # A question the group's limit refuses does not count against the asker's own limit.
-        verdict = self.user_limiter.check(user, now, record=False)
-        if verdict.allowed and message.chat.type != ChatType.PRIVATE:
-            verdict = self.chat_limiter.check(message.chat.id, now)
-        if not verdict.allowed:
-            if verdict.warn:
-                seconds = math.ceil(verdict.retry_after)
-                await self.courier.reply(message, [render.text("slow_down", lang, seconds=seconds)])
-            return
-        self.user_limiter.check(user, now)
+        group = message.chat.id if message.chat.type != ChatType.PRIVATE else None
+        verdict = self.quotas.admit(user, group, time.monotonic())
+        if verdict.allowed:
+            await self._answer(message, question, lang)
+        elif verdict.warn:
+            seconds = math.ceil(verdict.retry_after)
+            await self.courier.reply(message, [render.text("slow_down", lang, seconds=seconds)])
+
+    async def _answer(self, message: Message, question: str, lang: Lang) -> None:
+        """Search, with "typing…" when the answer is not instant, and reply."""
         search = asyncio.ensure_future(self.library.search(question, self.top_k))
         # Show "typing…" only when the answer is not instant, saving a request per question.
         done, _ = await asyncio.wait({search}, timeout=TYPING_DELAY)

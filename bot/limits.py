@@ -1,4 +1,4 @@
-"""A per-user question rate limit (sliding window), pure and clock-injected for tests."""
+"""Question rate limits per user and per group (sliding windows), pure and clock-injected."""
 
 from __future__ import annotations
 
@@ -61,3 +61,24 @@ class RateLimiter:
         for key in idle:
             del self._asked[key]
             self._warned_until.pop(key, None)
+
+
+class Quotas:
+    """The per-user and per-group limits, decided together for one question."""
+
+    def __init__(self, user: RateLimiter, group: RateLimiter) -> None:
+        self.user = user
+        self.group = group
+
+    def admit(self, user: int, group: int | None, now: float) -> Verdict:
+        """Judge a question from `user`, in `group` (None in a private chat), at `now`.
+
+        A question the group's limit refuses does not count against the asker's own limit, so
+        one busy group cannot use up its members' private questions.
+        """
+        verdict = self.user.check(user, now, record=False)
+        if verdict.allowed and group is not None:
+            verdict = self.group.check(group, now)
+        if verdict.allowed:
+            self.user.check(user, now)
+        return verdict

@@ -1,4 +1,4 @@
-from bot.limits import RateLimiter, Verdict
+from bot.limits import Quotas, RateLimiter, Verdict
 
 
 def test_allows_up_to_the_limit_then_warns_once_per_window() -> None:
@@ -35,3 +35,21 @@ def test_a_peek_does_not_count() -> None:
     assert limiter.check(1, 0, record=False).allowed
     assert limiter.check(1, 1).allowed
     assert not limiter.check(1, 2, record=False).allowed
+
+
+def test_a_group_refusal_does_not_count_against_the_asker() -> None:
+    quotas = Quotas(RateLimiter(limit=2, window=60), RateLimiter(limit=1, window=60))
+    assert quotas.admit(1, -100, 0).allowed
+    refused = quotas.admit(2, -100, 1)  # the group has used its one question
+    assert refused == Verdict(allowed=False, warn=True, retry_after=59)
+    assert quotas.admit(2, None, 2).allowed  # user 2's own two questions are untouched
+    assert quotas.admit(2, None, 3).allowed
+    assert not quotas.admit(2, None, 4).allowed
+
+
+def test_a_refused_user_does_not_use_the_groups_quota() -> None:
+    quotas = Quotas(RateLimiter(limit=1, window=60), RateLimiter(limit=2, window=60))
+    assert quotas.admit(1, -100, 0).allowed
+    assert not quotas.admit(1, -100, 1).allowed  # user 1's limit: the group's is not touched
+    assert quotas.admit(2, -100, 2).allowed
+    assert not quotas.admit(3, -100, 3).allowed  # now the group's two are used
