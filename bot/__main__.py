@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -23,6 +24,9 @@ HOW_TO_CONFIGURE = (
 
 def main() -> int:
     """Start the bot; return the exit code (2 for a configuration or corpus problem)."""
+    # Opt in to python-telegram-bot's coming API: durations such as RetryAfter.retry_after are
+    # timedeltas. Without it, PTB 22 warns on every flood-control error.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         settings = Settings()
     except ValidationError as error:

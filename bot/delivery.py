@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import httpx
 from telegram import Message
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import render
@@ -27,7 +27,7 @@ RETRIES = 3
 BACKOFF = 0.5
 # A reply Telegram calls too long goes again as plain text in parts of at most this length:
 # Telegram measures differently from us then, so keep a wide margin.
-SPLIT_LIMIT = render.MESSAGE_LIMIT // 2
+SPLIT_LIMIT = MessageLimit.MAX_TEXT_LENGTH // 2
 # Errors of a connection that was never made: the request did not reach Telegram.
 _NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 

@@ -10,10 +10,11 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 
+from telegram.constants import MessageLimit
+
 from bot.library import ReloadReport
 from retrieval import Abstention, Article, Hit, Register, SearchResult, Span
 
-MESSAGE_LIMIT = 4096
 # A quoted passage longer than this is cut down to the sentences around its best one.
 PASSAGE_LIMIT = 1200
 # Titles and headings longer than this are cut (a title is a whole line of an article file).
@@ -63,10 +64,6 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     "not_admin": {
         Lang.ID: "Maaf, perintah ini hanya untuk admin bot.",
         Lang.EN: "Sorry, only the bot's admins can do that.",
-    },
-    "reloading": {
-        Lang.ID: "Memuat ulang artikel…",
-        Lang.EN: "Reloading the articles…",
     },
     # Small talk, answered in kind.
     "talk_about": {
@@ -226,7 +223,7 @@ def _window(body: str, best: Span, limit: int) -> Span:
     return Span(start, end)
 
 
-def pack(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+def pack(blocks: Sequence[str], limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """Join blocks into as few messages as fit `limit`.
 
     Blocks are kept whole where they fit (a quoted passage is trimmed to fit); a longer block

@@ -41,7 +41,7 @@ def as_json(result: SearchResult) -> str:
             "cleaned": result.question.text if result.question else None,
             "hits": [
                 {
-                    "article": hit.passage.article,
+                    "article": hit.passage.file,
                     "title": hit.passage.title,
                     "heading": hit.passage.heading,
                     "position": hit.passage.position,
@@ -66,7 +66,7 @@ def as_text(result: SearchResult) -> str:
         lines.append(f"  (no answer: {reason}{f', {talk.value}' if talk else ''})")
     for rank, hit in enumerate(result.hits, 1):
         place = hit.passage.title + (f" › {hit.passage.heading}" if hit.passage.heading else "")
-        lines.append(f"  {rank}. {place}  [{hit.passage.article}]")
+        lines.append(f"  {rank}. {place}  [{hit.passage.file}]")
         lines.append(f"     > {_marked(hit)}")
         lines.append(f"     score {hit.score:.3f}, confidence {hit.confidence:.2f}")
     return "\n".join(lines)

@@ -49,14 +49,14 @@ class Passage:
     """One paragraph of an article: the unit the engine answers with.
 
     Attributes:
-        article: The file's path relative to the corpus directory, with `/` separators.
+        file: The article's file: its path relative to the corpus directory, `/` separated.
         title: The article's title.
         heading: The section heading above the paragraph, or None for the lead.
         position: The paragraph's 0-based position in its article.
         text: The paragraph's text, with line breaks folded into spaces.
     """
 
-    article: str
+    file: str
     title: str
     heading: str | None
     position: int
@@ -73,17 +73,17 @@ class Passages(Sequence[Passage]):
 
     def __init__(self, passages: Iterable[Passage] = ()) -> None:
         """Store `passages` in this order."""
-        articles: dict[str, int] = {}
+        files: dict[str, int] = {}
         contexts: dict[tuple[str, str | None], int] = {}
-        article, context, position, texts = [], [], [], []
+        file, context, position, texts = [], [], [], []
         for passage in passages:
-            article.append(articles.setdefault(passage.article, len(articles)))
+            file.append(files.setdefault(passage.file, len(files)))
             context.append(contexts.setdefault((passage.title, passage.heading), len(contexts)))
             position.append(passage.position)
             texts.append(passage.text.encode("utf-8"))
-        self._articles = tuple(articles)
+        self._files = tuple(files)
         self._contexts = tuple(contexts)
-        self._article = np.array(article, dtype=np.int32)
+        self._file = np.array(file, dtype=np.int32)
         self._context = np.array(context, dtype=np.int32)
         self._position = np.array(position, dtype=np.int32)
         self._text = b"".join(texts)
@@ -91,10 +91,10 @@ class Passages(Sequence[Passage]):
 
     def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
         """The passages as plain arrays, names starting with `prefix`."""
-        tables = json.dumps([self._articles, self._contexts], ensure_ascii=False)
+        tables = json.dumps([self._files, self._contexts], ensure_ascii=False)
         return {
             f"{prefix}tables": np.frombuffer(tables.encode("utf-8"), dtype=np.uint8),
-            f"{prefix}article": self._article,
+            f"{prefix}file": self._file,
             f"{prefix}context": self._context,
             f"{prefix}position": self._position,
             f"{prefix}text": np.frombuffer(self._text, dtype=np.uint8),
@@ -109,29 +109,29 @@ class Passages(Sequence[Passage]):
             ValueError: If the arrays do not fit together.
         """
         passages = cls.__new__(cls)
-        articles, contexts = json.loads(arrays[f"{prefix}tables"].tobytes().decode("utf-8"))
-        passages._articles = tuple(articles)
+        files, contexts = json.loads(arrays[f"{prefix}tables"].tobytes().decode("utf-8"))
+        passages._files = tuple(files)
         passages._contexts = tuple(map(tuple, contexts))
-        passages._article = arrays[f"{prefix}article"]
+        passages._file = arrays[f"{prefix}file"]
         passages._context = arrays[f"{prefix}context"]
         passages._position = arrays[f"{prefix}position"]
         passages._text = arrays[f"{prefix}text"].tobytes()
         passages._starts = arrays[f"{prefix}starts"]
-        size = len(passages._article)
+        size = len(passages._file)
         shapes = {a.shape for a in (passages._context, passages._position, passages._starts[1:])}
         if (
             shapes != {(size,)}
             or passages._starts[:1].tolist() != [0]
             or passages._starts[-1] != len(passages._text)
             or np.any(np.diff(passages._starts) < 0)
-            or not _indexes(passages._article, len(passages._articles))
+            or not _indexes(passages._file, len(passages._files))
             or not _indexes(passages._context, len(passages._contexts))
         ):
             raise ValueError("inconsistent passage arrays")
         return passages
 
     def __len__(self) -> int:
-        return len(self._article)
+        return len(self._file)
 
     @overload
     def __getitem__(self, index: int) -> Passage: ...
@@ -146,7 +146,7 @@ class Passages(Sequence[Passage]):
         start, end = int(self._starts[row]), int(self._starts[row + 1])
         title, heading = self._contexts[self._context[row]]
         return Passage(
-            self._articles[self._article[row]],
+            self._files[self._file[row]],
             title,
             heading,
             int(self._position[row]),
@@ -307,8 +307,8 @@ def carry_over(previous: Corpus, current: Corpus) -> Corpus:
     articles = sorted([*current.articles, *kept], key=lambda a: a.name)
     order = {a.name: i for i, a in enumerate(articles)}
     passages = sorted(
-        [*current.passages, *(p for p in previous.passages if p.article in names)],
-        key=lambda p: (order[p.article], p.position),
+        [*current.passages, *(p for p in previous.passages if p.file in names)],
+        key=lambda p: (order[p.file], p.position),
     )
     return Corpus(tuple(articles), Passages(passages), current.skipped, current.files)
 

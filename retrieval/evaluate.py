@@ -193,15 +193,15 @@ def _holdout(
     """Remove the gold articles of a random share of questions; report both abstention rates."""
     in_scope = [q for q in questions if q.gold]
     held = set(random.Random(seed).sample(range(len(in_scope)), round(share * len(in_scope))))
-    removed = {p.article for i in held for p in passages if in_scope[i].is_answered_by(p)}
+    removed = {p.file for i in held for p in passages if in_scope[i].is_answered_by(p)}
     kept = [
         q for i, q in enumerate(in_scope) if i not in held and not _touches(q, passages, removed)
     ]
     unanswerable = [Question(in_scope[i].text, ()) for i in sorted(held)]
-    index = Index([p for p in passages if p.article not in removed], analyzer, params)
+    index = Index([p for p in passages if p.file not in removed], analyzer, params)
     engine = evaluate(engine_ranker(index), [*kept, *unanswerable])
     baseline = evaluate(
-        baseline_ranker([p for p in passages if p.article not in removed]), [*kept, *unanswerable]
+        baseline_ranker([p for p in passages if p.file not in removed]), [*kept, *unanswerable]
     )
     return "\n".join(
         [
@@ -215,7 +215,7 @@ def _holdout(
 
 
 def _touches(question: Question, passages: Sequence[Passage], removed: set[str]) -> bool:
-    return any(p.article in removed and question.is_answered_by(p) for p in passages)
+    return any(p.file in removed and question.is_answered_by(p) for p in passages)
 
 
 def _header() -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,11 @@ from tests.telegram_server import JSON, FakeTelegram
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 ADMIN = 4242
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """As `python -m bot` does: PTB's timedelta durations, without its deprecation warning."""
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from telegram.constants import MessageLimit
 
 from bot.app import build_application
 from bot.library import Library
-from bot.render import MESSAGE_LIMIT
 from retrieval import SearchResult
 from tests.conftest import ADMIN, RunningBot, make_settings, running_bot, wait_sent
 from tests.telegram_server import FakeTelegram
@@ -206,7 +206,7 @@ async def test_html_is_escaped_and_long_answers_fit(bot: RunningBot, corpus_dir:
     assert "Kapal &lt;Selam&gt; &amp; Teknologi" in html
     assert "&lt;b&gt;<b>tebal</b>&lt;/b&gt;" in html
     assert html.endswith("…</blockquote>")  # the 20,000-character paragraph was trimmed
-    assert all(len(m["text"]) <= MESSAGE_LIMIT for m in sent)
+    assert all(len(m["text"]) <= MessageLimit.MAX_TEXT_LENGTH for m in sent)
 
 
 async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_dir: Path) -> None:

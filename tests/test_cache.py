@@ -24,9 +24,7 @@ def answers(opened_index: object, analyzer: Analyzer) -> list[tuple[bool, list[t
 
     assert isinstance(opened_index, Index)
     results = [opened_index.search(q, 3, abstain=False) for q in QUESTIONS]
-    return [
-        (r.answered, [(h.passage.article, h.passage.position) for h in r.hits]) for r in results
-    ]
+    return [(r.answered, [(h.passage.file, h.passage.position) for h in r.hits]) for r in results]
 
 
 def test_second_open_comes_from_the_cache_with_the_same_answers(

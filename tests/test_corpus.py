@@ -185,7 +185,7 @@ def test_passages_store_reads_back_what_it_was_given() -> None:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("p.article", np.array([0, 5], dtype=np.int32)),
+        ("p.file", np.array([0, 5], dtype=np.int32)),
         ("p.context", np.array([0, -1], dtype=np.int32)),
         ("p.position", np.array([0], dtype=np.int32)),
         ("p.starts", np.array([0, 3, 99], dtype=np.int64)),

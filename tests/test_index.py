@@ -190,8 +190,8 @@ def test_title_and_heading_words_count_for_their_passages() -> None:
         ],
         Analyzer.default(),
     )
-    assert index.search("air naik saat gempa").hits[0].passage.article == "b.txt"
-    assert index.search("air naik saat banjir").hits[0].passage.article == "a.txt"
+    assert index.search("air naik saat gempa").hits[0].passage.file == "b.txt"
+    assert index.search("air naik saat banjir").hits[0].passage.file == "a.txt"
 
 
 def test_ties_break_in_corpus_order() -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from telegram.constants import MessageLimit
 
 from bot import render
-from bot.render import MESSAGE_LIMIT, Lang, telegram_length
+from bot.render import Lang, telegram_length
 from retrieval import Analyzer, CorpusError, Index, load_corpus
 from tests.telegram_server import parse_html
 
@@ -37,7 +38,7 @@ def test_any_question_gives_a_valid_reply(question: str, k: int, lang: Lang) -> 
     result = INDEX.search(question, k)
     assert result.answered == bool(result.hits)
     for message in render.answer(result, lang, "siapa presiden ukraina", 1):
-        assert 0 < telegram_length(message) <= MESSAGE_LIMIT
+        assert 0 < telegram_length(message) <= MessageLimit.MAX_TEXT_LENGTH
         assert parse_html(message).strip()
 
 

@@ -1,8 +1,9 @@
 import pytest
+from telegram.constants import MessageLimit
 
 from bot import render
 from bot.library import Changes, ReloadReport
-from bot.render import MESSAGE_LIMIT, Lang, telegram_length
+from bot.render import Lang, telegram_length
 from retrieval import (
     Abstention,
     AnswerType,
@@ -75,7 +76,7 @@ def test_huge_title_is_clipped() -> None:
 def test_pack_never_exceeds_the_limit_and_keeps_tags_balanced(blocks: int) -> None:
     block = render.quote(make_hit("kata 😀 " * 150))
     messages = render.pack([block] * blocks)
-    assert all(telegram_length(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(telegram_length(m) <= MessageLimit.MAX_TEXT_LENGTH for m in messages)
     assert sum(m.count("<blockquote>") for m in messages) == blocks
     for message in messages:
         parse_html(message)
@@ -140,7 +141,7 @@ def test_help_mentions_how_to_ask_and_examples(lang: Lang) -> None:
 def test_sources_lists_every_article_within_limits() -> None:
     messages = render.sources_message(articles(300), Lang.ID)
     assert len(messages) > 1
-    assert all(telegram_length(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(telegram_length(m) <= MessageLimit.MAX_TEXT_LENGTH for m in messages)
     assert sum(m.count("› Satu") for m in messages) == 300
 
 
@@ -175,5 +176,5 @@ def test_oversized_lists_and_titles_still_fit() -> None:
         render.pack(["<b>" + "y" * 9000 + "</b>"])[0],
     ]
     for message in messages:
-        assert telegram_length(message) <= MESSAGE_LIMIT
+        assert telegram_length(message) <= MessageLimit.MAX_TEXT_LENGTH
         parse_html(message)
