@@ -1,8 +1,8 @@
 """BM25 scoring as rank-bm25 defines it, precomputed into a sparse matrix.
 
-rank-bm25 loops in Python over every document for every query word; here the per-term weights
-are computed once, and a query's scores are a column slice and a product. rank-bm25 stays the
-reference: a parity test checks the scores against it.
+rank-bm25 loops in Python over every document for every query word; here its statistics and
+weights are computed once with numpy, and a query's scores are a column slice and a product.
+rank-bm25 stays the reference: a parity test holds the scores to it (tests/test_bm25.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import rank_bm25
 from scipy import sparse
 
 FloatArray = npt.NDArray[np.float64]
@@ -39,17 +38,6 @@ class BM25Params:
     variant: Variant = Variant.OKAPI
     k1: float = 1.2
     b: float = 0.75
-
-
-def reference_model(documents: Sequence[Sequence[str]], params: BM25Params) -> rank_bm25.BM25:
-    """Build the rank-bm25 model whose scores the engine reproduces."""
-    match params.variant:
-        case Variant.OKAPI:
-            return rank_bm25.BM25Okapi(documents, k1=params.k1, b=params.b)
-        case Variant.PLUS:
-            return rank_bm25.BM25Plus(documents, k1=params.k1, b=params.b)
-        case Variant.L:
-            return rank_bm25.BM25L(documents, k1=params.k1, b=params.b)
 
 
 class Vocabulary:

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rank_bm25
 
 from retrieval import Analyzer, BM25Params, Variant, load_corpus
-from retrieval.bm25 import BM25Matrix, Vocabulary, reference_model
+from retrieval.bm25 import BM25Matrix, Vocabulary
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -21,6 +22,17 @@ def random_corpus(rng: random.Random, docs: int, vocabulary: int) -> list[list[s
         ]
         for _ in range(docs)
     ]
+
+
+def reference_model(documents: list[list[str]], params: BM25Params) -> rank_bm25.BM25:
+    """The rank-bm25 model whose scores the engine reproduces."""
+    match params.variant:
+        case Variant.OKAPI:
+            return rank_bm25.BM25Okapi(documents, k1=params.k1, b=params.b)
+        case Variant.PLUS:
+            return rank_bm25.BM25Plus(documents, k1=params.k1, b=params.b)
+        case Variant.L:
+            return rank_bm25.BM25L(documents, k1=params.k1, b=params.b)
 
 
 def seed_corpus() -> list[list[str]]:
