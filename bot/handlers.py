@@ -133,8 +133,8 @@ class Handlers:
         message, lang = _narrow(update)
         if message is None:
             return
-        articles = self.library.snapshot.corpus.articles
-        await self.courier.reply(message, render.sources_message(articles, lang))
+        corpus = self.library.snapshot.corpus
+        await self.courier.reply(message, render.sources_message(corpus, lang))
 
     async def ask(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask and /tanya: the question follows the command."""
@@ -217,8 +217,8 @@ class Handlers:
                 logger.info("could not show typing in chat %s: %s", message.chat.id, error)
         result = await search
         example = (self.examples() or ["..."])[0]
-        articles = len(self.library.snapshot.corpus.articles)
-        await self.courier.reply(message, render.answer(result, lang, example, articles))
+        corpus = self.library.snapshot.corpus
+        await self.courier.reply(message, render.answer(result, lang, example, corpus))
 
 
 def _narrow(update: Update) -> tuple[Message | None, Lang]:

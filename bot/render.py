@@ -13,7 +13,7 @@ from enum import StrEnum
 from telegram.constants import MessageLimit
 
 from bot.library import ReloadReport
-from retrieval import Abstention, Article, Hit, Register, SearchResult, Span
+from retrieval import Abstention, Article, Corpus, Hit, Register, SearchResult, Span
 
 # A quoted passage longer than this is cut down to the sentences around its best one.
 PASSAGE_LIMIT = 1200
@@ -152,27 +152,30 @@ def telegram_length(message: str) -> int:
     return len(message.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def answer(result: SearchResult, lang: Lang, example: str, articles: int) -> list[str]:
+def answer(result: SearchResult, lang: Lang, example: str, corpus: Corpus) -> list[str]:
     """The reply messages for a search result: quoted passages, or why there are none.
 
-    Small talk is answered in kind; `example` is a question to suggest and `articles` how many
-    articles there are to ask about.
+    Small talk is answered in kind; `example` is a question to suggest, and `corpus` the
+    articles in service (their titles as people see them, and how many there are).
     """
     if not result.answered:
         talk = result.question.small_talk if result.question else None
         if talk is not None:
             key = _SMALL_TALK.get(talk, "talk_go_ahead")
-            return [text(key, lang, example=example, articles=articles)]
+            return [text(key, lang, example=example, articles=len(corpus.articles))]
         if result.abstention in {Abstention.EMPTY, Abstention.NO_WORDS}:
             return [text("no_words", lang, example=example)]
         return [text("not_found", lang)]
-    return pack([quote(hit) for hit in result.hits])
+    return pack([quote(hit, corpus.label(hit.passage.file)) for hit in result.hits])
 
 
-def quote(hit: Hit) -> str:
-    """One passage: title › heading, then the passage with matched words in bold."""
+def quote(hit: Hit, title: str | None = None) -> str:
+    """One passage: title › heading, then the passage with matched words in bold.
+
+    `title` is the article's title as people see it (the passage's own title by default).
+    """
     passage = hit.passage
-    place = f"<b>{escape(clip(passage.title))}</b>"
+    place = f"<b>{escape(clip(title or passage.title))}</b>"
     if passage.heading:
         place += f" › <i>{escape(clip(passage.heading))}</i>"
     return f"{place}\n<blockquote>{_marked(hit)}</blockquote>"
@@ -280,12 +283,12 @@ def help_message(
     )
 
 
-def sources_message(articles: Sequence[Article], lang: Lang) -> list[str]:
+def sources_message(corpus: Corpus, lang: Lang) -> list[str]:
     """/sources: every article with its sections."""
     head = "📚 <b>Articles</b>" if lang is Lang.EN else "📚 <b>Daftar artikel</b>"
     blocks = [head]
-    for number, article in enumerate(articles, 1):
-        lines = [f"{number}. <b>{escape(clip(article.title))}</b>"]
+    for number, article in enumerate(corpus.articles, 1):
+        lines = [f"{number}. <b>{escape(clip(corpus.label(article.name)))}</b>"]
         lines += [f"   › {escape(clip(h))}" for h in article.headings]
         blocks.append("\n".join(lines))
     return pack(blocks)

@@ -10,8 +10,9 @@ import fnmatch
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
@@ -28,6 +29,7 @@ _SENTENCE_END = ".!?;:,…"
 _CLOSERS = "\"'”’)]»"
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+_MD_SETEXT = re.compile(r"^([=-])\1+$")
 _MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MD_QUOTE = re.compile(r"^\s*>+\s?")
 _MD_INLINE = (
@@ -204,6 +206,22 @@ class Corpus:
     passages: Sequence[Passage]
     skipped: tuple[SkippedFile, ...]
     files: tuple[tuple[str, str], ...] = ()
+    _labels: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        titles = Counter(a.title for a in self.articles)
+        labels = {
+            a.name: a.title if titles[a.title] == 1 else f"{a.title} ({a.name})"
+            for a in self.articles
+        }
+        object.__setattr__(self, "_labels", labels)
+
+    def label(self, file: str) -> str:
+        """The title of the article in `file` as people see it.
+
+        Where two articles have the same title, each is told apart by its file name.
+        """
+        return self._labels.get(file, file)
 
 
 class CorpusError(Exception):
@@ -377,7 +395,14 @@ def _blocks(text: str, boilerplate: frozenset[str], *, markdown: bool) -> list[l
             continue
         if fenced:
             continue
-        if not line or (markdown and _MD_RULE.match(line)):
+        if markdown and (underline := _MD_SETEXT.match(line)):
+            # "Title" over "=====" is a title, "Section" over "-----" a heading; with no text
+            # above it, the line is a rule.
+            if blocks[-1]:
+                level = "#" if underline.group(1) == "=" else "##"
+                blocks[-1] = [f"{level} {' '.join(blocks[-1])}"]
+            blocks.append([])
+        elif not line or (markdown and _MD_RULE.match(line)):
             blocks.append([])
         elif not _is_boilerplate(line, boilerplate):
             blocks[-1].append(line)
@@ -398,7 +423,7 @@ def _parse_plain(blocks: list[list[str]]) -> tuple[str, list[tuple[str | None, s
     heading: str | None = None
     for index, block in enumerate(blocks):
         is_last = index == len(blocks) - 1
-        if len(block) == 1 and not is_last and _looks_like_heading(block[0]):
+        if len(block) == 1 and _looks_like_heading(block[0]) and not (is_last and sections):
             heading = _fold(block[0])
         else:
             sections.append((heading, _fold(" ".join(block))))

@@ -195,3 +195,52 @@ def test_passages_store_rejects_arrays_that_do_not_fit(name: str, value: npt.NDA
     store = Passages([Passage("a.txt", "T", None, 0, "abc"), Passage("b.txt", "U", None, 0, "d")])
     with pytest.raises(ValueError, match="inconsistent"):
         Passages.from_arrays({**store.to_arrays("p."), name: value}, "p.")
+
+
+def test_markdown_setext_title_and_headings(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "s.md",
+        "Judul Setext\n============\n\nParagraf pembuka.\n\nBagian Dua\n----------\n\n"
+        "Isi bagian dua.\n\n-----\n\n=====\n\nPenutup.\n",
+    )
+    corpus = load_corpus(tmp_path)
+    assert corpus.articles[0].title == "Judul Setext"
+    assert [(p.heading, p.text) for p in corpus.passages] == [
+        (None, "Paragraf pembuka."),
+        ("Bagian Dua", "Isi bagian dua."),
+        ("Bagian Dua", "Penutup."),  # a rule, and "=====" with nothing above it, are no text
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["Judul\n\nSubjudul Satu\n\nSubjudul Dua\n", "Judul\n\nSubjudul Satu\n"],
+    ids=["headings", "one-heading"],
+)
+def test_plain_text_with_headings_but_no_paragraph_is_skipped(tmp_path: Path, content: str) -> None:
+    write(tmp_path, "kosong.txt", content)
+    write(tmp_path, "isi.txt", "Isi\n\nParagraf yang sebenarnya.\n")
+    corpus = load_corpus(tmp_path)
+    assert [a.name for a in corpus.articles] == ["isi.txt"]
+    assert [(s.name, s.reason) for s in corpus.skipped] == [
+        ("kosong.txt", "no paragraph found (a title alone is not an article)")
+    ]
+
+
+def test_a_short_last_line_after_paragraphs_is_still_a_paragraph(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "Judul\n\nParagraf pertama.\n\nFoto bersama para menteri\n")
+    texts = [p.text for p in load_corpus(tmp_path).passages]
+    assert texts == ["Paragraf pertama.", "Foto bersama para menteri"]
+
+
+def test_articles_with_the_same_title_are_told_apart_by_file_name(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "Banjir Jakarta\n\nAir naik setinggi satu meter.\n")
+    write(tmp_path, "b/c.md", "# Banjir Jakarta\n\nAir surut pada Selasa.\n")
+    write(tmp_path, "d.txt", "Gempa\n\nGempa di Cianjur.\n")
+    corpus = load_corpus(tmp_path)
+    assert [corpus.label(a.name) for a in corpus.articles] == [
+        "Banjir Jakarta (a.txt)",
+        "Banjir Jakarta (b/c.md)",
+        "Gempa",
+    ]

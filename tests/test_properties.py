@@ -15,7 +15,8 @@ from retrieval import Analyzer, CorpusError, Index, load_corpus
 from tests.telegram_server import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
-INDEX = Index(load_corpus(ROOT / "seeds").passages, Analyzer.default())
+CORPUS = load_corpus(ROOT / "seeds")
+INDEX = Index(CORPUS.passages, Analyzer.default())
 # Characters that tend to break text handling: joiners, RTL override, combining accent, soft
 # hyphen, a regional-indicator half of a flag, emoji, dotted I, sharp s, NUL, markup.
 TRICKY = [*"aAzZ09 -'’.,?!<>&\"\n\t", "\u200b", "\u200d", "\u202e", "\u0301", "\u00ad"]
@@ -37,7 +38,7 @@ questions = st.one_of(
 def test_any_question_gives_a_valid_reply(question: str, k: int, lang: Lang) -> None:
     result = INDEX.search(question, k)
     assert result.answered == bool(result.hits)
-    for message in render.answer(result, lang, "siapa presiden ukraina", 1):
+    for message in render.answer(result, lang, "siapa presiden ukraina", CORPUS):
         assert 0 < telegram_length(message) <= MessageLimit.MAX_TEXT_LENGTH
         assert parse_html(message).strip()
 

@@ -93,9 +93,11 @@ def test_to_plain_strips_tags_and_unescapes() -> None:
 def test_not_found_and_no_words_answers() -> None:
     not_found = SearchResult("x", answered=False, hits=(), abstention=Abstention.NOT_FOUND)
     no_words = SearchResult("?", answered=False, hits=(), abstention=Abstention.NO_WORDS)
-    assert "/sources" in render.answer(not_found, Lang.ID, "contoh", 1)[0]
-    assert "Send /sources" in render.answer(not_found, Lang.EN, "e.g.", 1)[0]
-    assert "<i>contoh &lt;x&gt;</i>" in render.answer(no_words, Lang.ID, "contoh <x>", 1)[0]
+    assert "/sources" in render.answer(not_found, Lang.ID, "contoh", corpus_of(1))[0]
+    assert "Send /sources" in render.answer(not_found, Lang.EN, "e.g.", corpus_of(1))[0]
+    assert (
+        "<i>contoh &lt;x&gt;</i>" in render.answer(no_words, Lang.ID, "contoh <x>", corpus_of(1))[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,10 +120,14 @@ def test_small_talk_is_answered_in_kind(kind: Register, indonesian: str, english
     question = Question("x", (), frozenset(), AnswerType.WORD, (kind,))
     result = SearchResult("x", False, (), Abstention.SMALL_TALK, question)
     for lang, expected in ((Lang.ID, indonesian), (Lang.EN, english)):
-        (reply,) = render.answer(result, lang, "siapa <presiden>", 2)
+        (reply,) = render.answer(result, lang, "siapa <presiden>", corpus_of(2))
         assert expected in reply
         assert parse_html(reply)
         assert "<presiden>" not in reply
+
+
+def corpus_of(count: int) -> Corpus:
+    return Corpus(articles(count), (), ())
 
 
 def articles(count: int) -> tuple[Article, ...]:
@@ -139,7 +145,7 @@ def test_help_mentions_how_to_ask_and_examples(lang: Lang) -> None:
 
 
 def test_sources_lists_every_article_within_limits() -> None:
-    messages = render.sources_message(articles(300), Lang.ID)
+    messages = render.sources_message(Corpus(articles(300), (), ()), Lang.ID)
     assert len(messages) > 1
     assert all(telegram_length(m) <= MessageLimit.MAX_TEXT_LENGTH for m in messages)
     assert sum(m.count("› Satu") for m in messages) == 300
@@ -170,7 +176,7 @@ def test_oversized_lists_and_titles_still_fit() -> None:
     corpus = Corpus(huge, (), tuple(SkippedFile(n, "empty file") for n in many))
     big = ReloadReport(Opened(corpus, None, Source.HERE, 0.1), Changes(added=many), 1.0)  # type: ignore[arg-type]
     messages = [
-        *render.sources_message(huge, Lang.ID),
+        *render.sources_message(corpus, Lang.ID),
         *render.reload_message(big, Lang.EN),
         render.help_message(huge, ["x" * 5000], Lang.ID, "bot"),
         render.pack(["<b>" + "y" * 9000 + "</b>"])[0],
@@ -178,3 +184,18 @@ def test_oversized_lists_and_titles_still_fit() -> None:
     for message in messages:
         assert telegram_length(message) <= MessageLimit.MAX_TEXT_LENGTH
         parse_html(message)
+
+
+def test_articles_with_the_same_title_are_told_apart() -> None:
+    same = (
+        Article("a.txt", "Banjir", (), 1, "d"),
+        Article("b.txt", "Banjir", (), 1, "e"),
+        Article("c.txt", "Gempa", (), 1, "f"),
+    )
+    corpus = Corpus(same, (), ())
+    (sources,) = render.sources_message(corpus, Lang.ID)
+    assert "1. <b>Banjir (a.txt)</b>" in sources and "2. <b>Banjir (b.txt)</b>" in sources
+    assert "3. <b>Gempa</b>" in sources
+    hit = Hit(Passage("b.txt", "Banjir", None, 0, "Air naik."), 1.0, 1.0, (), (), Span(0, 9))
+    (reply,) = render.answer(SearchResult("q", True, (hit,)), Lang.ID, "x", corpus)
+    assert reply.startswith("<b>Banjir (b.txt)</b>")
