@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from retrieval import (
@@ -23,38 +24,62 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """Article files added, removed and changed between two corpora.
+    """What happened to the article files between two loads, each file named once.
 
-    `kept` are files that loaded before and are broken now: their previous version stays in
-    service, so a bad save does not make an article vanish.
+    Attributes:
+        added: Files that load now and did not before.
+        removed: Files that loaded before and are gone.
+        changed: Files that load now in a new version.
+        kept: Files that loaded before and are broken now: their previous version stays in
+            service, so a bad save does not make an article vanish.
+        still_kept: Files that were broken before and are still, unchanged: still served in
+            the version before that.
     """
 
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
+    still_kept: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        """Whether any file changed."""
+        return bool(self.added or self.removed or self.changed or self.kept)
+
+
+class Failure(StrEnum):
+    """Why a reload kept the old index in service."""
+
+    NO_DIRECTORY = "no_directory"
+    NO_ARTICLE = "no_article"
+    BUILD = "build"
+    """Building the index failed (the log says how)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReloadReport:
-    """What a reload did; `error` is set when the old index stayed in service."""
+    """What a reload did; `failure` is set when the old index stayed in service."""
 
     snapshot: Opened
     changes: Changes
     seconds: float
-    error: str | None = None
+    failure: Failure | None = None
 
 
 def diff_articles(old: Corpus, new: Corpus) -> Changes:
-    """Compare two corpora by file name and content digest."""
-    before = {a.name: a.digest for a in old.articles}
-    after = {a.name: a.digest for a in new.articles}
-    skipped = {s.name for s in new.skipped}
+    """Compare two loads of a directory by its files' states (content digests, or problems)."""
+    before, after = dict(old.files), dict(new.files)
+    broken = {s.name for s in new.skipped}
+    loaded = [a.name for a in new.articles if a.name not in broken]
+    carried = [a.name for a in new.articles if a.name in broken]
+    served = {a.name for a in old.articles}
     return Changes(
-        added=tuple(name for name in after if name not in before),
-        removed=tuple(name for name in before if name not in after),
-        changed=tuple(name for name in after if name in before and before[name] != after[name]),
-        kept=tuple(name for name in before if name in after and name in skipped),
+        added=tuple(name for name in loaded if name not in served),
+        removed=tuple(a.name for a in old.articles if a.name not in {b.name for b in new.articles}),
+        changed=tuple(n for n in loaded if n in served and before.get(n) != after.get(n)),
+        kept=tuple(name for name in carried if before.get(name) != after.get(name)),
+        still_kept=tuple(name for name in carried if before.get(name) == after.get(name)),
     )
 
 
@@ -116,7 +141,14 @@ class Library:
                 )
             except (CorpusError, BuildError) as error:
                 logger.warning("reload failed, keeping the old corpus: %s", error)
-                return ReloadReport(old, Changes(), time.perf_counter() - started, str(error))
+                failure = (
+                    Failure.BUILD
+                    if isinstance(error, BuildError)
+                    else Failure.NO_DIRECTORY
+                    if error.missing_directory
+                    else Failure.NO_ARTICLE
+                )
+                return ReloadReport(old, Changes(), time.perf_counter() - started, failure)
             self._snapshot = new
             changes = diff_articles(old.corpus, new.corpus)
             logger.info(

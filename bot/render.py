@@ -12,8 +12,18 @@ from enum import StrEnum
 
 from telegram.constants import MessageLimit
 
-from bot.library import ReloadReport
-from retrieval import Abstention, Article, Corpus, Hit, Register, SearchResult, Span
+from bot.library import Failure, ReloadReport
+from retrieval import (
+    Abstention,
+    Article,
+    Corpus,
+    Hit,
+    Register,
+    SearchResult,
+    Skip,
+    SkippedFile,
+    Span,
+)
 
 # A quoted passage longer than this is cut down to the sentences around its best one.
 PASSAGE_LIMIT = 1200
@@ -65,6 +75,30 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         Lang.ID: "Maaf, perintah ini hanya untuk admin bot.",
         Lang.EN: "Sorry, only the bot's admins can do that.",
     },
+    # An admin's /reload.
+    "reloaded": {
+        Lang.ID: "✅ Dimuat ulang: {articles} artikel, {passages} paragraf dalam {seconds} detik.",
+        Lang.EN: "✅ Reloaded: {articles} articles, {passages} passages in {seconds} s.",
+    },
+    "reload_failed": {
+        Lang.ID: "⚠️ Gagal memuat ulang: {problem}. Artikel lama tetap dipakai: "
+        "{articles} artikel, {passages} paragraf.",
+        Lang.EN: "⚠️ Reload failed: {problem}. The previous articles stay in service: "
+        "{articles} articles, {passages} passages.",
+    },
+    "added": {Lang.ID: "Ditambah:", Lang.EN: "Added:"},
+    "removed": {Lang.ID: "Dihapus:", Lang.EN: "Removed:"},
+    "changed": {Lang.ID: "Diubah:", Lang.EN: "Changed:"},
+    "kept": {
+        Lang.ID: "Rusak, versi sebelumnya tetap dipakai:",
+        Lang.EN: "Broken now, previous version kept:",
+    },
+    "still_kept": {
+        Lang.ID: "Masih rusak, versi sebelumnya tetap dipakai:",
+        Lang.EN: "Still broken, previous version kept:",
+    },
+    "unchanged": {Lang.ID: "Tidak ada file yang berubah.", Lang.EN: "No file changed."},
+    "skipped": {Lang.ID: "File yang dilewati:", Lang.EN: "Skipped files:"},
     # Small talk, answered in kind.
     "talk_about": {
         Lang.ID: "Saya bot yang menjawab pertanyaan tentang {articles} artikel berita dengan "
@@ -111,6 +145,31 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     "talk_go_ahead": {
         Lang.ID: "Silakan, mau tanya apa? Misalnya: <i>{example}</i>",
         Lang.EN: "Go ahead, what would you like to know? For example: <i>{example}</i>",
+    },
+}
+# Why a file did not load, in Indonesian (the English texts are retrieval's `Skip`).
+_SKIPS_ID = {
+    Skip.NOT_UTF8: "bukan teks UTF-8 yang sah (byte 0x{0:02x} di posisi {1})",
+    Skip.EMPTY: "file kosong",
+    Skip.BINARY: "berisi data biner, bukan teks",
+    Skip.TOO_LARGE: "terlalu besar ({0:,} byte; batasnya {1:,})",
+    Skip.UNREADABLE: "tidak bisa dibaca ({0})",
+    Skip.NO_PARAGRAPH: "tidak ada paragraf (judul saja belum menjadi artikel)",
+    Skip.BAD_NAME: "nama file bukan UTF-8 yang sah",
+    Skip.BROKEN_LINK: "tautan simbolik yang rusak",
+}
+_FAILURES = {
+    Failure.NO_DIRECTORY: {
+        Lang.ID: "folder artikel tidak ditemukan",
+        Lang.EN: "the article folder was not found",
+    },
+    Failure.NO_ARTICLE: {
+        Lang.ID: "tidak ada artikel dengan paragraf",
+        Lang.EN: "no article with a paragraph",
+    },
+    Failure.BUILD: {
+        Lang.ID: "pembuatan indeks gagal (lihat log bot)",
+        Lang.EN: "building the index failed (see the bot's log)",
     },
 }
 # The reply to each kind of small talk (see retrieval's `Register`).
@@ -295,47 +354,53 @@ def sources_message(corpus: Corpus, lang: Lang) -> list[str]:
 
 
 def reload_message(report: ReloadReport, lang: Lang) -> list[str]:
-    """What an admin's /reload did: counts, time, changed files and skipped files."""
+    """What an admin's /reload did: counts, time, what changed, and the files that did not load."""
     corpus = report.snapshot.corpus
-    en = lang is Lang.EN
-    if report.error:
-        head = (
-            f"⚠️ Reload failed: {escape(report.error)}. The previous articles stay in "
-            f"service: {len(corpus.articles)} articles, {len(corpus.passages)} passages."
-            if en
-            else f"⚠️ Gagal memuat ulang: {escape(report.error)}. Artikel lama "
-            f"tetap dipakai: {len(corpus.articles)} artikel, {len(corpus.passages)} paragraf."
+    articles, passages = len(corpus.articles), len(corpus.passages)
+    if report.failure:
+        head = text(
+            "reload_failed",
+            lang,
+            problem=_FAILURES[report.failure][lang],
+            articles=articles,
+            passages=passages,
         )
     else:
-        head = (
-            f"✅ Reloaded: {len(corpus.articles)} articles, {len(corpus.passages)} passages "
-            f"in {report.seconds:.2f} s."
-            if en
-            else f"✅ Dimuat ulang: {len(corpus.articles)} artikel, {len(corpus.passages)} "
-            f"paragraf dalam {report.seconds:.2f} detik."
-        )
+        seconds = f"{report.seconds:.2f}"
+        head = text("reloaded", lang, articles=articles, passages=passages, seconds=seconds)
     changes = report.changes
-    labels = (
-        ("Added", "Removed", "Changed", "Broken now, previous version kept")
-        if en
-        else ("Ditambah", "Dihapus", "Diubah", "Rusak, versi sebelumnya tetap dipakai")
-    )
+    reasons = {s.name: skip_reason(s, lang) for s in corpus.skipped}
     lines = [head]
-    for label, names in zip(
-        labels, (changes.added, changes.removed, changes.changed, changes.kept), strict=True
+    for key, names in (
+        ("added", changes.added),
+        ("removed", changes.removed),
+        ("changed", changes.changed),
+        ("kept", changes.kept),
+        ("still_kept", changes.still_kept),
     ):
         if names:
-            lines.append(f"{label}:")
-            lines += [f"• <code>{escape(clip(n))}</code>" for n in names]
-    if not report.error and not (changes.added or changes.removed or changes.changed):
-        lines.append("No file changed." if en else "Tidak ada file yang berubah.")
+            lines.append(text(key, lang))
+            lines += [_file_line(name, reasons.get(name)) for name in names]
+    if not report.failure and not changes.any:
+        lines.append(text("unchanged", lang))
     blocks = ["\n".join(lines)]
-    if corpus.skipped:
-        skipped = [
-            f"• <code>{escape(clip(s.name))}</code>: {escape(s.reason)}" for s in corpus.skipped
-        ]
-        blocks.append("\n".join(["Skipped files:" if en else "File yang dilewati:", *skipped]))
+    carried = {*changes.kept, *changes.still_kept}
+    skipped = [_file_line(s.name, reasons[s.name]) for s in corpus.skipped if s.name not in carried]
+    if skipped:
+        blocks.append("\n".join([text("skipped", lang), *skipped]))
     return pack(blocks)
+
+
+def skip_reason(skipped: SkippedFile, lang: Lang) -> str:
+    """Why a file did not load, in `lang` (plain text)."""
+    if lang is Lang.EN:
+        return skipped.reason
+    return _SKIPS_ID[skipped.skip].format(*skipped.values)
+
+
+def _file_line(name: str, reason: str | None) -> str:
+    line = f"• <code>{escape(clip(name))}</code>"
+    return f"{line}: {escape(reason)}" if reason else line
 
 
 def split_plain(message: str, limit: int) -> list[str]:

@@ -14,6 +14,7 @@ from retrieval.corpus import (
     CorpusError,
     Passage,
     Passages,
+    Skip,
     SkippedFile,
     load_corpus,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Register",
     "SearchParams",
     "SearchResult",
+    "Skip",
     "SkippedFile",
     "Source",
     "Span",

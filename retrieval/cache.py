@@ -41,6 +41,7 @@ from retrieval.corpus import (
     Article,
     Corpus,
     Passages,
+    Skip,
     SkippedFile,
     carry_over,
     file_states,
@@ -221,7 +222,10 @@ def read_cache(cache_file: Path, key: str) -> Opened | None:
         corpus = Corpus(
             _articles(header["articles"]),
             passages,
-            tuple(SkippedFile(**s) for s in header["skipped"]),
+            tuple(
+                SkippedFile(s["name"], Skip(s["skip"]), tuple(s["values"]))
+                for s in header["skipped"]
+            ),
             tuple((name, state) for name, state in header["files"]),
         )
         index = Index.from_arrays(passages, config.analyzer(), config.params, arrays)

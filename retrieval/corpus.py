@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, overload
 
@@ -182,12 +183,37 @@ class Article:
     digest: str
 
 
+class Skip(StrEnum):
+    """Why an article file did not load; each has an English text with `{}` for its values."""
+
+    NOT_UTF8 = "not valid UTF-8 (byte 0x{0:02x} at offset {1})"
+    EMPTY = "empty file"
+    BINARY = "binary data, not text"
+    TOO_LARGE = "too large ({0:,} bytes; the limit is {1:,})"
+    UNREADABLE = "cannot be read ({0})"
+    NO_PARAGRAPH = "no paragraph found (a title alone is not an article)"
+    BAD_NAME = "file name is not valid UTF-8"
+    BROKEN_LINK = "broken symbolic link"
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
-    """A file that did not load, and why (shown to admins)."""
+    """A file that did not load, and why (shown to admins, in their language).
+
+    Attributes:
+        name: The file's name in the corpus directory.
+        skip: Why it did not load.
+        values: What the reason's text refers to (a byte and its offset, sizes, an error).
+    """
 
     name: str
-    reason: str
+    skip: Skip
+    values: tuple[int | str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (for logs and the command line)."""
+        return self.skip.value.format(*self.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +251,24 @@ class Corpus:
 
 
 class CorpusError(Exception):
-    """The corpus cannot be used at all: no directory, or not a single passage."""
+    """The corpus cannot be used at all: no directory, or not a single passage.
+
+    Attributes:
+        missing_directory: Whether the directory itself is missing.
+    """
+
+    def __init__(self, message: str, *, missing_directory: bool = False) -> None:
+        super().__init__(message)
+        self.missing_directory = missing_directory
 
 
 class _BadFileError(Exception):
-    """A file that is skipped; its message is the reason."""
+    """A file that is skipped, and why."""
+
+    def __init__(self, skip: Skip, *values: int | str) -> None:
+        super().__init__(skip.value.format(*values))
+        self.skip = skip
+        self.values = values
 
 
 def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
@@ -258,11 +297,10 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
         try:
             title, sections = _parse(data.decode("utf-8-sig"), path.suffix.lower(), boilerplate)
         except _BadFileError as error:
-            skipped.append(SkippedFile(name, str(error)))
+            skipped.append(SkippedFile(name, error.skip, error.values))
             continue
         except UnicodeDecodeError as error:
-            reason = f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})"
-            skipped.append(SkippedFile(name, reason))
+            skipped.append(SkippedFile(name, Skip.NOT_UTF8, (data[error.start], error.start)))
             continue
         title = title or path.stem
         found = [
@@ -299,7 +337,7 @@ def _read_files(
         CorpusError: If the directory is missing.
     """
     if not directory.is_dir():
-        raise CorpusError(f"corpus directory not found: {directory}")
+        raise CorpusError(f"corpus directory not found: {directory}", missing_directory=True)
     for path, name in article_files(directory):
         if isinstance(name, SkippedFile):
             yield path, name.name, name, f"skipped: {name.reason}"
@@ -307,7 +345,7 @@ def _read_files(
         try:
             data = _read(path, max_file_bytes)
         except _BadFileError as error:
-            yield path, name, SkippedFile(name, str(error)), f"skipped: {error}"
+            yield path, name, SkippedFile(name, error.skip, error.values), f"skipped: {error}"
             continue
         yield path, name, data, hashlib.sha256(data).hexdigest()
 
@@ -347,12 +385,12 @@ def article_files(directory: Path) -> Iterator[tuple[Path, str | SkippedFile]]:
         name = relative.as_posix()
         printable = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         if printable != name:
-            yield path, SkippedFile(printable, "file name is not valid UTF-8")
+            yield path, SkippedFile(printable, Skip.BAD_NAME)
             continue
         try:
             inside = path.resolve(strict=True).is_relative_to(root)
         except (OSError, RuntimeError):  # a broken link or a symlink loop
-            yield path, SkippedFile(name, "broken symbolic link")
+            yield path, SkippedFile(name, Skip.BROKEN_LINK)
             continue
         if inside and path.is_file():
             yield path, name
@@ -362,14 +400,14 @@ def _read(path: Path, max_file_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_file_bytes:
-            raise _BadFileError(f"too large ({size:,} bytes; the limit is {max_file_bytes:,})")
+            raise _BadFileError(Skip.TOO_LARGE, size, max_file_bytes)
         data = path.read_bytes()
     except OSError as error:
-        raise _BadFileError(f"cannot be read ({error.strerror or error})") from error
+        raise _BadFileError(Skip.UNREADABLE, error.strerror or str(error)) from error
     if not data.strip():
-        raise _BadFileError("empty file")
+        raise _BadFileError(Skip.EMPTY)
     if b"\x00" in data:
-        raise _BadFileError("binary data, not text")
+        raise _BadFileError(Skip.BINARY)
     return data
 
 
@@ -380,7 +418,7 @@ def _parse(
     blocks = _blocks(text, boilerplate, markdown=suffix == ".md")
     title, sections = (_parse_markdown if suffix == ".md" else _parse_plain)(blocks)
     if not sections:
-        raise _BadFileError("no paragraph found (a title alone is not an article)")
+        raise _BadFileError(Skip.NO_PARAGRAPH)
     return title, sections
 
 

@@ -224,7 +224,7 @@ async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_di
     _, report = await wait_sent(tg, 2)
     assert "2 artikel" in report["text"]
     assert "Ditambah:\n• gempa.txt" in report["text"]
-    assert "rusak.txt: not valid UTF-8" in report["text"]
+    assert "rusak.txt: bukan teks UTF-8 yang sah" in report["text"]
     await asyncio.sleep(0.3)
     assert len(tg.sent) == 2
     tg.push(tg.private_chat(USER), tg.user(USER), "gempa cianjur magnitudo berapa")

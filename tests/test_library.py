@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.library import Changes, Library, diff_articles
+from bot.library import Changes, Failure, Library, diff_articles
 from retrieval import Index, load_corpus
 
 
@@ -36,7 +36,7 @@ async def test_broken_file_keeps_its_previous_version(corpus: Path) -> None:
     library = Library.open(corpus)
     write(corpus, "a.txt", b"Banjir\n\n\xff broken \xfe\n")
     report = await library.reload()
-    assert report.error is None
+    assert report.failure is None
     assert report.changes.kept == ("a.txt",)
     assert [a.name for a in report.snapshot.corpus.articles] == ["a.txt", "b.txt"]
     assert (await library.search("banjir jakarta", 1)).answered
@@ -48,7 +48,7 @@ async def test_nothing_usable_keeps_the_old_snapshot(corpus: Path) -> None:
     for path in corpus.iterdir():
         path.unlink()
     report = await library.reload()
-    assert report.error is not None and "no article" in report.error
+    assert report.failure is Failure.NO_ARTICLE
     assert library.snapshot is old
 
 
@@ -82,7 +82,7 @@ async def test_reload_builds_the_index_in_another_process(
     monkeypatch.setattr(Index, "__init__", no_build_here)
     write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
     report = await library.reload()
-    assert report.error is None and report.changes.added == ("c.txt",)
+    assert report.failure is None and report.changes.added == ("c.txt",)
     assert report.snapshot.builder_peak_mb is not None and report.snapshot.builder_peak_mb > 0
     assert (await library.search("suara dihitung ulang", 1)).answered
 
@@ -93,7 +93,7 @@ async def test_a_failing_build_keeps_the_old_snapshot(corpus: Path, tmp_path: Pa
     library = Library.open(corpus, blocker / "index.npz")
     old = library.snapshot
     report = await library.reload()
-    assert report.error is not None and "index build failed" in report.error
+    assert report.failure is Failure.BUILD
     assert library.snapshot is old
 
 
@@ -107,3 +107,21 @@ def test_start_up_builds_in_another_process_then_reads_the_cache(
     second = Library.open(corpus, cache).snapshot
     assert (second.from_cache, second.builder_peak_mb) == (True, None)
     assert second.corpus == first.corpus
+
+
+async def test_the_reload_report_names_each_file_once_with_what_happened(corpus: Path) -> None:
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    library = Library.open(corpus)
+    (corpus / "b.txt").unlink()
+    write(corpus, "a.txt", "Banjir\n\nBanjir melanda Jakarta. Café".encode("latin-1"))
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di empat kecamatan.\n")
+    write(corpus, "d.txt", "Judul saja\n")
+    first = await library.reload()
+    assert first.changes == Changes(removed=("b.txt",), changed=("c.txt",), kept=("a.txt",))
+    second = await library.reload()  # nothing changed since
+    assert second.changes == Changes(still_kept=("a.txt",))
+    assert not second.changes.any
+    write(corpus, "a.txt", "Banjir\n\nBanjir surut pada Selasa.\n")
+    third = await library.reload()
+    assert third.changes == Changes(changed=("a.txt",))
+    assert [s.name for s in third.snapshot.corpus.skipped] == ["d.txt"]

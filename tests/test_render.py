@@ -2,7 +2,7 @@ import pytest
 from telegram.constants import MessageLimit
 
 from bot import render
-from bot.library import Changes, ReloadReport
+from bot.library import Changes, Failure, ReloadReport
 from bot.render import Lang, telegram_length
 from retrieval import (
     Abstention,
@@ -15,6 +15,7 @@ from retrieval import (
     Question,
     Register,
     SearchResult,
+    Skip,
     SkippedFile,
     Source,
     Span,
@@ -151,29 +152,57 @@ def test_sources_lists_every_article_within_limits() -> None:
     assert sum(m.count("› Satu") for m in messages) == 300
 
 
-def report(error: str | None = None, **changes: tuple[str, ...]) -> ReloadReport:
-    corpus = Corpus(articles(2), (), (SkippedFile("bad <1>.txt", "not valid UTF-8"),))
+def report(failure: Failure | None = None, **changes: tuple[str, ...]) -> ReloadReport:
+    skipped = (
+        SkippedFile("bad <1>.txt", Skip.NOT_UTF8, (0xFF, 3)),
+        SkippedFile("old.txt", Skip.EMPTY),
+    )
+    corpus = Corpus(articles(2), (), skipped)
     snapshot = Opened(corpus, None, Source.HERE, 0.1)  # type: ignore[arg-type]
-    return ReloadReport(snapshot, Changes(**changes), 0.25, error)
+    return ReloadReport(snapshot, Changes(**changes), 0.25, failure)
 
 
 def test_reload_message_reports_changes_and_skipped_files() -> None:
     (html,) = render.reload_message(report(added=("new.txt",), kept=("old.txt",)), Lang.ID)
     assert "2 artikel" in html and "0.25 detik" in html
     assert "Ditambah:\n• <code>new.txt</code>" in html
-    assert "versi sebelumnya tetap dipakai:\n• <code>old.txt</code>" in html
-    assert "<code>bad &lt;1&gt;.txt</code>: not valid UTF-8" in html
+    assert "versi sebelumnya tetap dipakai:\n• <code>old.txt</code>: file kosong" in html
+    assert (
+        "<code>bad &lt;1&gt;.txt</code>: bukan teks UTF-8 yang sah (byte 0xff di posisi 3)" in html
+    )
+    assert html.count("old.txt") == 1  # not also among the skipped files
+    assert "Tidak ada file yang berubah" not in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            Lang.ID,
+            "Masih rusak, versi sebelumnya tetap dipakai:\n• <code>old.txt</code>: file kosong",
+        ),
+        (Lang.EN, "Still broken, previous version kept:\n• <code>old.txt</code>: empty file"),
+    ],
+)
+def test_reload_message_with_nothing_new_says_so_once(lang: Lang, expected: str) -> None:
+    (html,) = render.reload_message(report(still_kept=("old.txt",)), lang)
+    assert expected in html
+    assert ("No file changed." in html) is (lang is Lang.EN)
+    assert ("Tidak ada file yang berubah." in html) is (lang is Lang.ID)
 
 
 def test_reload_message_when_nothing_loaded() -> None:
-    (html,) = render.reload_message(report(error="no article with a paragraph"), Lang.EN)
-    assert "Reload failed" in html and "previous articles stay in service" in html
+    (html,) = render.reload_message(report(Failure.NO_ARTICLE), Lang.EN)
+    assert "Reload failed: no article with a paragraph" in html
+    assert "previous articles stay in service" in html
+    (html,) = render.reload_message(report(Failure.NO_ARTICLE), Lang.ID)
+    assert "Gagal memuat ulang: tidak ada artikel dengan paragraf" in html
 
 
 def test_oversized_lists_and_titles_still_fit() -> None:
     huge = (Article("a.txt", "T " * 5000, tuple(f"Bagian {i}" for i in range(900)), 1, "d"),)
     many = tuple(f"file-{i:04}.txt" for i in range(900))
-    corpus = Corpus(huge, (), tuple(SkippedFile(n, "empty file") for n in many))
+    corpus = Corpus(huge, (), tuple(SkippedFile(n, Skip.EMPTY) for n in many))
     big = ReloadReport(Opened(corpus, None, Source.HERE, 0.1), Changes(added=many), 1.0)  # type: ignore[arg-type]
     messages = [
         *render.sources_message(corpus, Lang.ID),
