@@ -25,8 +25,10 @@ from retrieval import (
     Span,
 )
 
-# A quoted passage longer than this is cut down to the sentences around its best one.
+# A quoted passage longer than this is cut down to the sentences around its best one; when
+# an answer's passages do not fit one message together, down to as little as MIN_PASSAGE.
 PASSAGE_LIMIT = 1200
+MIN_PASSAGE = 300
 # Titles and headings longer than this are cut (a title is a whole line of an article file).
 LABEL_LIMIT = 200
 _TAG = re.compile(r"<[^>]+>")
@@ -225,28 +227,42 @@ def answer(result: SearchResult, lang: Lang, example: str, corpus: Corpus) -> li
         if result.abstention in {Abstention.EMPTY, Abstention.NO_WORDS}:
             return [text("no_words", lang, example=example)]
         return [text("not_found", lang)]
-    return pack([quote(hit, corpus.label(hit.passage.file)) for hit in result.hits])
+    return pack(_quotes(result.hits, corpus))
 
 
-def quote(hit: Hit, title: str | None = None) -> str:
+def _quotes(hits: Sequence[Hit], corpus: Corpus) -> list[str]:
+    """The hits quoted so that together they fit one message when they can.
+
+    Each passage is trimmed around its best sentence; when the quotes are too long together,
+    every passage is trimmed further (never below `MIN_PASSAGE`), so an answer is one message
+    rather than several.
+    """
+    limit, budget = MessageLimit.MAX_TEXT_LENGTH, PASSAGE_LIMIT
+    while True:
+        quotes = [quote(hit, corpus.label(hit.passage.file), budget) for hit in hits]
+        length = telegram_length("\n\n".join(quotes))
+        if length <= limit or budget == MIN_PASSAGE:
+            return quotes
+        budget = max(MIN_PASSAGE, int(budget * limit / length * 0.95))
+
+
+def quote(hit: Hit, title: str | None = None, limit: int = PASSAGE_LIMIT) -> str:
     """One passage: title › heading, then the passage with matched words in bold.
 
-    `title` is the article's title as people see it (the passage's own title by default).
+    `title` is the article's title as people see it (the passage's own title by default); a
+    passage longer than `limit` characters is trimmed to the part around its best sentence.
     """
     passage = hit.passage
     place = f"<b>{escape(clip(title or passage.title))}</b>"
     if passage.heading:
         place += f" › <i>{escape(clip(passage.heading))}</i>"
-    return f"{place}\n<blockquote>{_marked(hit)}</blockquote>"
+    return f"{place}\n<blockquote>{_marked(hit, limit)}</blockquote>"
 
 
-def _marked(hit: Hit) -> str:
-    """The passage text, escaped, with highlights in bold.
-
-    A long passage is trimmed to the part around its best sentence.
-    """
+def _marked(hit: Hit, limit: int) -> str:
+    """The passage text, escaped, with highlights in bold, trimmed to `limit` characters."""
     body = hit.passage.text
-    window = _window(body, hit.best, PASSAGE_LIMIT)
+    window = _window(body, hit.best, limit)
     parts = ["…" if window.start > 0 else ""]
     cursor = window.start
     for span in hit.highlights:

@@ -228,3 +228,22 @@ def test_articles_with_the_same_title_are_told_apart() -> None:
     hit = Hit(Passage("b.txt", "Banjir", None, 0, "Air naik."), 1.0, 1.0, (), (), Span(0, 9))
     (reply,) = render.answer(SearchResult("q", True, (hit,)), Lang.ID, "x", corpus)
     assert reply.startswith("<b>Banjir (b.txt)</b>")
+
+
+def test_an_answer_of_long_passages_is_one_message() -> None:
+    sentence = "Kapal selam <nomor> & kapal perang berlayar jauh ke laut dalam. "
+    hits = [
+        Hit(
+            Passage(f"{n}.txt", "Armada " * 30, "Bagian " * 30, 0, sentence * 60),
+            1.0,
+            1.0,
+            ("kapal",),
+            tuple(Span(i * len(sentence), i * len(sentence) + 5) for i in range(60)),
+            Span(20 * len(sentence), 21 * len(sentence)),
+        )
+        for n in range(3)
+    ]
+    (reply,) = render.answer(SearchResult("q", True, tuple(hits)), Lang.ID, "x", corpus_of(3))
+    assert telegram_length(reply) <= MessageLimit.MAX_TEXT_LENGTH
+    assert reply.count("<blockquote>") == 3
+    assert parse_html(reply)
