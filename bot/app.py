@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 
 from bot.config import TOKEN_PATTERN, Settings
-from bot.handlers import Handlers
+from bot.handlers import ASK_COMMANDS, Handlers
 from bot.library import Library
 from bot.limits import Quotas, RateLimiter
 
@@ -96,6 +96,9 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             Defaults(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # A question deleted before its answer (anti-spam bots delete commands) still
+                # gets the answer, unquoted.
+                allow_sending_without_reply=True,
             )
         )
         .rate_limiter(
@@ -123,9 +126,11 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         [
             CommandHandler(["start", "help"], handlers.help, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
-            CommandHandler(["ask", "tanya"], handlers.ask, filters=new),
+            CommandHandler(ASK_COMMANDS, handlers.ask, filters=new),
             # Not blocking: questions keep being answered while a reload builds its index.
             CommandHandler("reload", handlers.reload, filters=new, block=False),
+            # Text and anything with a caption (photos, documents, videos): a command in a
+            # caption comes here too, since PTB reads commands in text only.
             MessageHandler(new & ~filters.COMMAND & ~filters.StatusUpdate.ALL, handlers.message),
         ]
     )

@@ -14,7 +14,14 @@ from enum import StrEnum
 import httpx
 from telegram import Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot import render
 
@@ -36,6 +43,7 @@ class Remedy(StrEnum):
     """What to do after a failed send."""
 
     RETRY = "retry"  # the same message again, after a pause
+    MIGRATED = "migrated"  # the group became a supergroup: send to its new chat
     PLAIN = "plain"  # Telegram rejected our HTML: the same text without markup
     MAIN_THREAD = "main_thread"  # the forum topic is gone: reply in the chat's main thread
     SPLIT = "split"  # Telegram says it is too long: plain text in smaller parts
@@ -53,6 +61,7 @@ class Outgoing:
     quote: bool
     html: bool = True
     in_topic: bool = True
+    chat: int | None = None  # another chat than the question's: a group's new supergroup
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,9 @@ def plan(error: TelegramError, outgoing: Outgoing, failures: int) -> Plan:
     """
     if isinstance(error, Forbidden):
         return Plan(Remedy.REFUSED)
+    if isinstance(error, ChatMigrated):  # the question cannot be quoted in the new chat
+        moved = replace(outgoing, chat=error.new_chat_id, quote=False, in_topic=False)
+        return Plan(Remedy.MIGRATED, then=(moved,))
     if isinstance(error, BadRequest):
         return _fallback(str(error).lower(), outgoing)
     if isinstance(error, RetryAfter):  # AIORateLimiter has waited and retried already
@@ -140,13 +152,19 @@ class Courier:
         while pending:
             current = pending.pop(0)
             in_topic = current.in_topic and message.is_topic_message
+            parse_mode = ParseMode.HTML if current.html else None
             try:
-                await message.reply_text(
-                    current.text,
-                    do_quote=current.quote,
-                    parse_mode=ParseMode.HTML if current.html else None,
-                    message_thread_id=message.message_thread_id if in_topic else None,
-                )
+                if current.chat is not None:
+                    await message.get_bot().send_message(
+                        current.chat, current.text, parse_mode=parse_mode
+                    )
+                else:
+                    await message.reply_text(
+                        current.text,
+                        do_quote=current.quote,
+                        parse_mode=parse_mode,
+                        message_thread_id=message.message_thread_id if in_topic else None,
+                    )
             except TelegramError as error:
                 failures += 1
                 step = plan(error, current, failures)
@@ -169,6 +187,8 @@ class Courier:
                 )
             case Remedy.PLAIN:
                 logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
+            case Remedy.MIGRATED:
+                logger.info("chat %s became chat %s; replying there", chat, error)
             case Remedy.MAIN_THREAD:
                 logger.warning("topic gone in chat %s; replying outside it", chat)
             case Remedy.SPLIT:

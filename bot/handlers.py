@@ -33,17 +33,33 @@ logger = logging.getLogger(__name__)
 TYPING_DELAY = 0.3
 
 
+# The commands that ask a question; the question follows them.
+ASK_COMMANDS = ("ask", "tanya")
+# A command at the start of a caption ("/tanya@bot siapa …"); PTB reads commands in text only.
+_COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+
+
 class Action(StrEnum):
     """What to do with a plain (non-command) message."""
 
     ANSWER = "answer"
+    USAGE = "usage"
+    """An ask command with no question: say how to ask."""
     NOT_TEXT = "not_text"
     IGNORE = "ignore"
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """The parts of a message that decide whether it is a question for the bot."""
+    """The parts of a message that decide whether it is a question for the bot.
+
+    Attributes:
+        text: The message's text, or the caption of its photo, document, video or animation.
+        private: Whether it is in a private chat.
+        from_bot: Whether a bot sent it (an anonymous admin or a channel posting in a group
+            is not one, though Telegram names a bot as the sender).
+        reply_to_me: Whether it replies to one of the bot's messages.
+    """
 
     text: str | None
     private: bool
@@ -62,11 +78,18 @@ class Decision:
 def decide(message: Incoming, bot_username: str) -> Decision:
     """Decide about a plain message.
 
-    In a private chat every message is a question. In a group only a reply to the bot or a
-    message that mentions it is; the rest is other people's chatter. Bots are never answered.
+    In a private chat every message is a question. In a group only a reply to the bot, a
+    message that mentions it, or a caption that starts with an ask command is; the rest is
+    other people's chatter. Bots are never answered.
     """
     if message.from_bot:
         return Decision(Action.IGNORE)
+    if message.text is not None and (command := _COMMAND.match(message.text.strip())):
+        name, target, question = command.groups()
+        if name.lower() not in ASK_COMMANDS or (target and target.lower() != bot_username.lower()):
+            return Decision(Action.IGNORE)
+        question = (question or "").strip()
+        return Decision(Action.ANSWER, question) if question else Decision(Action.USAGE)
     mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
     addressed = message.private or message.reply_to_me
     if message.text is not None and mention.search(message.text):
@@ -120,7 +143,7 @@ class Handlers:
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start and /help."""
         message, lang = _narrow(update)
-        if message is None:
+        if message is None or not await self._admitted(message, lang):
             return
         articles = self.library.snapshot.corpus.articles
         bot_name = context.bot.username
@@ -131,7 +154,7 @@ class Handlers:
     async def sources(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/sources: the articles and their sections."""
         message, lang = _narrow(update)
-        if message is None:
+        if message is None or not await self._admitted(message, lang):
             return
         corpus = self.library.snapshot.corpus
         await self.courier.reply(message, render.sources_message(corpus, lang))
@@ -139,24 +162,30 @@ class Handlers:
     async def ask(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask and /tanya: the question follows the command."""
         message, lang = _narrow(update)
-        if message is None or _from_bot(message):
+        if message is None or _from_bot(message) or not await self._admitted(message, lang):
             return
         question = command_argument(message.text)
-        if not question:
-            example = (self.examples() or ["..."])[0]
-            await self.courier.reply(message, [render.text("usage", lang, example=example)])
-            return
-        await self._ask(message, question, lang)
+        if question:
+            await self._answer(message, question, lang)
+        else:
+            await self._usage(message, lang)
 
     async def message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Plain messages: questions in private chats, replies to the bot and mentions."""
+        """Plain messages and captions: questions in private, replies to the bot, mentions.
+
+        A caption may also start with an ask command.
+        """
         message, lang = _narrow(update)
         if message is None:
             return
         decision = decide(_incoming(message, context.bot.id), context.bot.username)
+        if decision.action is Action.IGNORE or not await self._admitted(message, lang):
+            return
         if decision.action is Action.ANSWER:
-            await self._ask(message, decision.question, lang)
-        elif decision.action is Action.NOT_TEXT:
+            await self._answer(message, decision.question, lang)
+        elif decision.action is Action.USAGE:
+            await self._usage(message, lang)
+        else:
             await self.courier.reply(message, [render.text("not_text", lang)])
 
     async def reload(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
@@ -175,7 +204,7 @@ class Handlers:
         await self.courier.reply(message, render.reload_message(report, lang))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the error with its update, and tell the user in one line.
+        """Log the error with its update's id and chat, and tell the user in one line.
 
         A network error while polling (no update) is Telegram being unreachable for a moment:
         PTB polls again, so one line says so.
@@ -183,7 +212,21 @@ class Handlers:
         if update is None and isinstance(context.error, NetworkError):
             logger.warning("getting updates failed (%s); polling again", context.error)
             return
-        logger.error("error while handling %r", update, exc_info=context.error)
+        update_id = update.update_id if isinstance(update, Update) else None
+        chat = (
+            update.effective_chat.id
+            if isinstance(update, Update) and update.effective_chat
+            else None
+        )
+        # Names and texts stay out of the log above DEBUG.
+        logger.error(
+            "error while handling update %s in chat %s: %r",
+            update_id,
+            chat,
+            context.error,
+            exc_info=context.error,
+        )
+        logger.debug("the update: %r", update)
         if isinstance(update, Update) and update.effective_message is not None:
             lang = Lang.of(update.effective_user.language_code if update.effective_user else None)
             try:
@@ -191,19 +234,24 @@ class Handlers:
             except TelegramError as error:
                 logger.warning("could not report the error to the user: %s", error)
 
-    async def _ask(self, message: Message, question: str, lang: Lang) -> None:
-        """Answer `question` if the asker's and the group's limits allow it, else ask to wait.
+    async def _admitted(self, message: Message, lang: Lang) -> bool:
+        """Whether the sender's and the group's limits allow a reply now; else ask to wait.
 
-        The wait is asked for once per window; further questions meanwhile go unanswered.
+        Every reply counts (answers, help, usage, sources). A refused person is told once per
+        window; a group over its limit is told once per window, for everyone in it, and
+        further messages meanwhile go unanswered.
         """
-        user = message.from_user.id if message.from_user else message.chat.id
         group = message.chat.id if message.chat.type != ChatType.PRIVATE else None
-        verdict = self.quotas.admit(user, group, time.monotonic())
-        if verdict.allowed:
-            await self._answer(message, question, lang)
-        elif verdict.warn:
+        verdict = self.quotas.admit(_sender(message), group, time.monotonic())
+        if not verdict.allowed and verdict.warn:
+            key = "busy_group" if verdict.group else "slow_down"
             seconds = math.ceil(verdict.retry_after)
-            await self.courier.reply(message, [render.text("slow_down", lang, seconds=seconds)])
+            await self.courier.reply(message, [render.text(key, lang, seconds=seconds)])
+        return verdict.allowed
+
+    async def _usage(self, message: Message, lang: Lang) -> None:
+        example = (self.examples() or ["..."])[0]
+        await self.courier.reply(message, [render.text("usage", lang, example=example)])
 
     async def _answer(self, message: Message, question: str, lang: Lang) -> None:
         """Search, with "typing…" when the answer is not instant, and reply."""
@@ -227,13 +275,29 @@ def _narrow(update: Update) -> tuple[Message | None, Lang]:
 
 
 def _from_bot(message: Message) -> bool:
-    return message.from_user is not None and message.from_user.is_bot
+    """Sent by a bot: not by a person, an anonymous group admin or a channel posting as itself.
+
+    Anonymous admins and channels come as `sender_chat`, with Telegram's GroupAnonymousBot or
+    Channel_Bot as `from`. Posts a linked channel forwards into its discussion group are the
+    channel's, not questions.
+    """
+    if message.is_automatic_forward:
+        return True
+    bot = message.from_user is not None and message.from_user.is_bot
+    return bot and message.sender_chat is None
+
+
+def _sender(message: Message) -> int:
+    """Whom the limits count a message against: the person, or the chat it was sent as."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user else message.chat.id
 
 
 def _incoming(message: Message, bot_id: int) -> Incoming:
     replied = message.reply_to_message
     return Incoming(
-        text=message.text,
+        text=message.text if message.text is not None else message.caption,
         private=message.chat.type == ChatType.PRIVATE,
         from_bot=_from_bot(message),
         reply_to_me=replied is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,11 +14,13 @@ class Verdict:
         allowed: Answer the question.
         warn: Refused, and the user has not been told yet in this window.
         retry_after: Seconds until the user may ask again (0 when allowed).
+        group: Refused by the group's limit rather than the asker's own.
     """
 
     allowed: bool
     warn: bool = False
     retry_after: float = 0.0
+    group: bool = False
 
 
 class RateLimiter:
@@ -78,7 +80,7 @@ class Quotas:
         """
         verdict = self.user.check(user, now, record=False)
         if verdict.allowed and group is not None:
-            verdict = self.group.check(group, now)
+            verdict = replace(self.group.check(group, now), group=True)
         if verdict.allowed:
             self.user.check(user, now)
         return verdict

@@ -69,6 +69,12 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         Lang.ID: "Pelan-pelan ya 🙂 Tunggu sekitar {seconds} detik sebelum bertanya lagi.",
         Lang.EN: "Easy there 🙂 Please wait about {seconds} seconds before asking again.",
     },
+    "busy_group": {
+        Lang.ID: "Grup ini sedang banyak bertanya 🙂 Tunggu sekitar {seconds} detik, lalu tanyakan "
+        "lagi.",
+        Lang.EN: "This group has asked a lot just now 🙂 Please wait about {seconds} seconds, then "
+        "ask again.",
+    },
     "error": {
         Lang.ID: "Maaf, terjadi kesalahan. Silakan coba lagi sebentar lagi.",
         Lang.EN: "Sorry, something went wrong. Please try again in a moment.",

@@ -51,7 +51,10 @@ def caused(error: NetworkError, cause: BaseException) -> NetworkError:
         # Flood control that outlasted the rate limiter's own retries.
         (RetryAfter(30), 1, Plan(Remedy.GIVE_UP)),
         (BadRequest("Bad Request: chat not found"), 1, Plan(Remedy.RAISE)),
-        (ChatMigrated(-100123), 1, Plan(Remedy.RAISE)),
+        # The group became a supergroup: the answer goes there, not quoting the old message.
+        (ChatMigrated(-100123), 1,
+         Plan(Remedy.MIGRATED, then=(Outgoing(HTML.text, quote=False, in_topic=False,
+                                              chat=-100123),))),
         (Conflict("Conflict: terminated by other getUpdates request"), 1, Plan(Remedy.RAISE)),
     ],
 )  # fmt: skip

@@ -29,6 +29,19 @@ BOT = "tanya_bot"
         (Incoming("@other_bot halo", False, False, False), Decision(Action.IGNORE)),
         (Incoming("siapa presiden?", True, True, False), Decision(Action.IGNORE)),
         (Incoming("@tanya_bot halo", False, True, False), Decision(Action.IGNORE)),
+        # an ask command in a caption (PTB reads commands in text only)
+        (
+            Incoming("/tanya@tanya_bot siapa dubes?", False, False, False),
+            Decision(Action.ANSWER, "siapa dubes?"),
+        ),
+        (
+            Incoming("/ASK siapa\ndubes", False, False, False),
+            Decision(Action.ANSWER, "siapa\ndubes"),
+        ),
+        (Incoming("/tanya@tanya_bot", False, False, False), Decision(Action.USAGE)),
+        (Incoming("/tanya@other_bot siapa", False, False, False), Decision(Action.IGNORE)),
+        (Incoming("/start", True, False, False), Decision(Action.IGNORE)),
+        (Incoming("/tanyain siapa", True, False, False), Decision(Action.IGNORE)),
     ],
 )
 def test_decide(incoming: Incoming, decision: Decision) -> None:

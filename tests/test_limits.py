@@ -41,7 +41,7 @@ def test_a_group_refusal_does_not_count_against_the_asker() -> None:
     quotas = Quotas(RateLimiter(limit=2, window=60), RateLimiter(limit=1, window=60))
     assert quotas.admit(1, -100, 0).allowed
     refused = quotas.admit(2, -100, 1)  # the group has used its one question
-    assert refused == Verdict(allowed=False, warn=True, retry_after=59)
+    assert refused == Verdict(allowed=False, warn=True, retry_after=59, group=True)
     assert quotas.admit(2, None, 2).allowed  # user 2's own two questions are untouched
     assert quotas.admit(2, None, 3).allowed
     assert not quotas.admit(2, None, 4).allowed
