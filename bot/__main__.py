@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from telegram.error import InvalidToken
 
 from bot.app import run, setup_logging
-from bot.config import Settings, describe_errors
+from bot.config import Settings, describe_errors, token_is_wrong
 from bot.library import Library
-from retrieval import CorpusError
+from retrieval import CorpusError, unusable_cache
 
 logger = logging.getLogger("bot")
 
@@ -30,9 +30,18 @@ def main() -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        sys.stderr.write(f"Cannot start: {describe_errors(error)}. {HOW_TO_CONFIGURE}\n")
+        advice = f" {HOW_TO_CONFIGURE}" if token_is_wrong(error) else " See .env.example."
+        sys.stderr.write(f"Cannot start: {describe_errors(error)}.{advice}\n")
         return 2
     setup_logging(settings.log_level)
+    if settings.index_cache and (problem := unusable_cache(settings.index_cache)):
+        logger.error(
+            "cannot start: INDEX_CACHE %s cannot be used (%s); set it to a writable file path, "
+            "or leave it empty to run without an index cache",
+            settings.index_cache,
+            problem,
+        )
+        return 2
     try:
         library = Library.open(settings.corpus_dir, settings.index_cache)
     except CorpusError as error:

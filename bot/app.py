@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from functools import partial
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -36,6 +37,9 @@ from bot.limits import Quotas, RateLimiter
 logger = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED-TOKEN]"
+# Seconds between attempts to reach Telegram at start-up: the first pause, then doubling.
+CONNECT_FIRST_DELAY = 1.0
+CONNECT_MAX_DELAY = 60.0
 PRIVATE_COMMANDS = (
     BotCommand("help", "Cara bertanya / how to ask"),
     BotCommand("sources", "Daftar artikel / list of articles"),
@@ -153,9 +157,51 @@ async def _register_commands(application: Application, admin_ids: frozenset[int]
             logger.warning("could not set the %s command menu: %s", scope.type, error)
 
 
-def run(settings: Settings, library: Library) -> None:
-    """Serve until stopped (SIGINT/SIGTERM): long polling, or a webhook if one is set."""
+async def connect(application: Application) -> None:  # type: ignore[type-arg]
+    """Initialize the application, waiting for Telegram to answer.
+
+    Network failures and server errors are tried again with a growing pause, one WARNING line
+    each, until Telegram answers or the process is stopped; a rejected token ends it.
+
+    Raises:
+        InvalidToken: If Telegram rejects the token.
+    """
+    delay = CONNECT_FIRST_DELAY
+    while True:
+        try:
+            await application.initialize()
+            return
+        except (NetworkError, RetryAfter) as error:
+            if isinstance(error, RetryAfter):
+                delay = max(delay, error.retry_after.total_seconds())  # type: ignore[union-attr]
+            logger.warning("cannot reach Telegram (%s); trying again in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, CONNECT_MAX_DELAY)
+
+
+def run(settings: Settings, library: Library) -> bool:
+    """Serve until stopped (SIGINT/SIGTERM): long polling, or a webhook if one is set.
+
+    Returns:
+        False if the process was stopped before Telegram ever answered.
+
+    Raises:
+        InvalidToken: If Telegram rejects the token.
+    """
     application = build_application(settings, library)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # the loop python-telegram-bot goes on with
+    connecting = loop.create_task(connect(application))
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop, connecting.cancel)
+    try:
+        loop.run_until_complete(connecting)
+    except asyncio.CancelledError:
+        logger.info("stopped before Telegram answered")
+        return False
+    finally:
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(stop)
     updates = [Update.MESSAGE]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -169,3 +215,4 @@ def run(settings: Settings, library: Library) -> None:
         )
     else:
         application.run_polling(allowed_updates=updates)
+    return True

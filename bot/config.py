@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,6 +46,21 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (digits, a colon, then the secret)")
         return SecretStr(value.get_secret_value().strip())
 
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str) -> str:
+        """An http(s) URL ending in /bot, which the token is appended to; a trailing / goes."""
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http or https URL, such as https://api.telegram.org/bot")
+        if not parts.path.endswith("/bot") or parts.query or parts.fragment:
+            raise ValueError(
+                "must end with /bot (the token is appended to it), "
+                "such as https://api.telegram.org/bot"
+            )
+        return url
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
@@ -73,6 +89,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+def token_is_wrong(error: ValidationError) -> bool:
+    """Whether the bot token is among the settings `error` is about."""
+    return any(item["loc"][:1] == ("telegram_bot_token",) for item in error.errors())
 
 
 def describe_errors(error: ValidationError) -> str:

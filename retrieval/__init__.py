@@ -6,7 +6,15 @@ This package knows nothing of Telegram or of settings objects.
 
 from retrieval.answers import AnswerType
 from retrieval.bm25 import BM25Params, Variant
-from retrieval.cache import BuildError, IndexConfig, Opened, Source, Stemmer, open_index
+from retrieval.cache import (
+    BuildError,
+    IndexConfig,
+    Opened,
+    Source,
+    Stemmer,
+    open_index,
+    unusable_cache,
+)
 from retrieval.chat import Question, Register
 from retrieval.corpus import (
     Article,
@@ -50,4 +58,5 @@ __all__ = [
     "load_corpus",
     "open_index",
     "sentences",
+    "unusable_cache",
 ]

@@ -196,6 +196,22 @@ def open_index(
     return Opened(corpus, index, Source.HERE, time.perf_counter() - started)
 
 
+def unusable_cache(cache_file: Path) -> str | None:
+    """Why `cache_file` cannot hold an index cache, or None if it can.
+
+    It cannot when it is a folder, or when its folder cannot be made or written.
+    """
+    if cache_file.is_dir():
+        return "it is a folder"
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"its folder cannot be made: {error.strerror or error}"
+    if not os.access(cache_file.parent, os.W_OK | os.X_OK):
+        return "its folder is not writable"
+    return None
+
+
 def fingerprint(directory: Path, config: IndexConfig) -> str:
     """The cache key of the directory as it is now (no article carried over).
 

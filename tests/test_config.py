@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.app import REDACTED, RedactingFormatter
-from bot.config import Settings, describe_errors
+from bot.config import Settings, describe_errors, token_is_wrong
 
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 
@@ -53,6 +53,14 @@ def test_env_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ({"top_k": 0}, "TOP_K Input should be greater than or equal to 1"),
         ({"webhook_url": "https://example.org/hook"}, "WEBHOOK_SECRET must be set"),
+        (
+            {"telegram_api_base_url": "http://127.0.0.1:8081"},
+            "TELEGRAM_API_BASE_URL must end with /bot (the token is appended to it)",
+        ),
+        (
+            {"telegram_api_base_url": "api.telegram.org/bot"},
+            "TELEGRAM_API_BASE_URL must be an http or https URL",
+        ),
     ],
 )
 def test_errors_name_the_setting_without_its_value(values: dict[str, object], message: str) -> None:
@@ -93,3 +101,24 @@ def test_logging_setup_redacts_and_quietens_httpx() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("https://api.telegram.org/bot", "https://api.telegram.org/bot"),
+        ("https://api.telegram.org/bot/", "https://api.telegram.org/bot"),
+        (" http://127.0.0.1:8081/bot ", "http://127.0.0.1:8081/bot"),
+    ],
+)
+def test_base_url_loses_a_trailing_slash(given: str, used: str) -> None:
+    assert settings(telegram_api_base_url=given).telegram_api_base_url == used
+
+
+def test_only_a_token_error_is_a_token_error() -> None:
+    with pytest.raises(ValidationError) as top_k:
+        settings(top_k=0, admin_user_ids="abc")
+    assert not token_is_wrong(top_k.value)
+    with pytest.raises(ValidationError) as token:
+        Settings(_env_file=None, telegram_bot_token="nope")
+    assert token_is_wrong(token.value)
