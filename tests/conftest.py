@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,16 @@ from tests.telegram_server import JSON, FakeTelegram
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 ADMIN = 4242
+# Deadlines for starting and stopping the bot in a test. A normal stop takes about a second (the
+# long poll in progress ends); `stop_bot` explains what happens past the deadline.
+START_WITHIN = 30.0
+STOP_WITHIN = 20.0
+CANCEL_WITHIN = 5.0
+# How long "nothing more is sent" is watched for: long on purpose, as a reply takes milliseconds
+# here (tens under load); the wait ends at once if something is sent.
+QUIET = 1.0
+
+pytest_plugins = ["tests.teardown_watchdog"]
 
 
 @pytest.fixture
@@ -58,23 +69,68 @@ class RunningBot:
 
 @asynccontextmanager
 async def running_bot(
-    telegram: FakeTelegram, corpus_dir: Path, **overrides: object
+    telegram: FakeTelegram,
+    corpus_dir: Path,
+    *,
+    stop_within: float = STOP_WITHIN,
+    **overrides: object,
 ) -> AsyncIterator[RunningBot]:
-    """The real Application, polling the fake server, with settings `overrides`."""
+    """The real Application, polling the fake server, with settings `overrides`.
+
+    It is stopped however the test ends, within `stop_within` seconds (see `stop_bot`).
+    """
     settings = make_settings(telegram, corpus_dir, **overrides)
     library = Library.open(settings.corpus_dir)
     application = build_application(settings, library)
-    async with application:
-        assert application.post_init is not None
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
-        )
+    try:
+        async with asyncio.timeout(START_WITHIN):
+            await application.initialize()
+            assert application.post_init is not None
+            await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
+            )
         yield RunningBot(application, library, telegram)
+    finally:
+        await stop_bot(application, stop_within)
+
+
+async def stop_bot(application: Application, seconds: float) -> None:  # type: ignore[type-arg]
+    """Stop polling, the application and its HTTP clients within `seconds`, or fail.
+
+    Stopping waits for the update being handled. A handler that never returns (a test that
+    holds it and fails before letting go) would make that wait, and the run, last forever; so
+    past the deadline every task left on the test's loop is cancelled and the test fails with
+    this error instead.
+
+    Raises:
+        AssertionError: If the bot did not stop in time.
+    """
+    stopping = asyncio.ensure_future(_stop(application))
+    done, _ = await asyncio.wait({stopping}, timeout=seconds)
+    if stopping in done:
+        stopping.result()
+        return
+    leftovers = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in leftovers:
+        task.cancel()
+    await asyncio.wait(leftovers, timeout=CANCEL_WITHIN)
+    with contextlib.suppress(RuntimeError, TimeoutError):  # close the HTTP clients if it can
+        async with asyncio.timeout(CANCEL_WITHIN):
+            await application.shutdown()
+    stuck = sorted({task.get_coro().__qualname__ for task in leftovers})  # type: ignore[union-attr]
+    raise AssertionError(f"the bot did not stop within {seconds:g} s; cancelled {stuck}")
+
+
+async def _stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop whatever of the application was started, then shut it down."""
+    if application.updater is not None and application.updater.running:
         await application.updater.stop()
+    if application.running:
         await application.stop()
+    await application.shutdown()
 
 
 def _polling_failed(application: Application, error: TelegramError) -> None:  # type: ignore[type-arg]
@@ -91,3 +147,9 @@ async def bot(telegram: FakeTelegram, corpus_dir: Path) -> AsyncIterator[Running
 async def wait_sent(telegram: FakeTelegram, count: int, seconds: float = 10.0) -> list[JSON]:
     """Wait off the event loop (the bot runs on it) until `count` messages were sent."""
     return await asyncio.to_thread(telegram.wait_sent, count, seconds)
+
+
+async def nothing_more_sent(telegram: FakeTelegram, count: int, seconds: float = QUIET) -> None:
+    """Fail if more than `count` messages are sent within `seconds` (waited off the loop)."""
+    more = await asyncio.to_thread(telegram.happens, lambda: len(telegram.sent) > count, seconds)
+    assert not more, f"unexpected messages: {[m['text'] for m in telegram.sent[count:]]}"

@@ -25,6 +25,8 @@ GROUP = -1001234567890
 USER = 555
 OTHER = 777
 SECRET = TOKEN.split(":")[1]
+# The longest a test holds a handler back on purpose; a hold always ends, whatever the test does.
+HOLD_LIMIT = 30.0
 
 
 class _Keep(logging.Handler):
@@ -258,15 +260,19 @@ async def test_updates_are_confirmed_only_once_handled(
     release = asyncio.Event()
 
     async def held(question: str, k: int) -> SearchResult:
-        await release.wait()
+        await asyncio.wait_for(release.wait(), HOLD_LIMIT)
         return await real_search(question, k)
 
     monkeypatch.setattr(bot.library, "search", held)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     update_id = tg.updates[-1]["update_id"]
-    await asyncio.sleep(1.5)  # longer than a long poll (timeout=1), while the question is held
-    assert tg.confirmed <= update_id  # were the bot killed now, Telegram would send it again
-    release.set()
+    try:
+        # Longer than a long poll (timeout=1) while the question is held: the bot must not ask
+        # for the next offset. Were it killed now, Telegram would send the update again.
+        confirmed = await asyncio.to_thread(tg.happens, lambda: tg.confirmed > update_id, 1.5)
+        assert not confirmed, "the update was confirmed before it was handled"
+    finally:
+        release.set()  # else a failure above would leave the handler, and the bot's stop, waiting
     (reply,) = await wait_sent(tg, 1)
     assert "Zelenskyy" in reply["text"]
     await keeps_answering(tg)
