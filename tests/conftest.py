@@ -2,17 +2,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot import library as bot_library
 from bot.app import build_application
 from bot.config import Settings
 from bot.library import Library
@@ -29,6 +36,8 @@ CANCEL_WITHIN = 5.0
 # How long "nothing more is sent" is watched for: long on purpose, as a reply takes milliseconds
 # here (tens under load); the wait ends at once if something is sent.
 QUIET = 1.0
+# The longest a test holds a handler or a reload back on purpose: a hold always ends.
+HOLD_LIMIT = 30.0
 
 pytest_plugins = ["tests.teardown_watchdog"]
 
@@ -77,6 +86,9 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """The real Application, polling the fake server, with settings `overrides`.
 
+    With `webhook_url` (and `webhook_secret`, `webhook_port`) among them it takes updates on a
+    webhook on 127.0.0.1 instead (see `post_update`); the URL is only told to the fake server.
+
     It is stopped however the test ends, within `stop_within` seconds (see `stop_bot`).
     """
     settings = make_settings(telegram, corpus_dir, **overrides)
@@ -89,9 +101,19 @@ async def running_bot(
             await application.post_init(application)
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
-            )
+            if settings.webhook_url:
+                assert settings.webhook_secret is not None
+                await application.updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                )
+            else:
+                await application.updater.start_polling(
+                    poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
+                )
         yield RunningBot(application, library, telegram)
     finally:
         await stop_bot(application, stop_within)
@@ -153,3 +175,44 @@ async def nothing_more_sent(telegram: FakeTelegram, count: int, seconds: float =
     """Fail if more than `count` messages are sent within `seconds` (waited off the loop)."""
     more = await asyncio.to_thread(telegram.happens, lambda: len(telegram.sent) > count, seconds)
     assert not more, f"unexpected messages: {[m['text'] for m in telegram.sent[count:]]}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def post_update(
+    port: int, update: dict[str, object], secret: str | None, timeout: float = 10.0
+) -> int:
+    """POST an update to a bot's webhook on 127.0.0.1 as Telegram does; the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/hook", json.dumps(update).encode(), headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def hold_rebuilds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make reloads wait in their worker thread until `gate` is set; `building` says one does.
+
+    Set `gate` in a `finally`; the wait ends after HOLD_LIMIT seconds regardless.
+    """
+    real: Callable[..., object] = bot_library.rebuild_snapshot
+    building, gate = threading.Event(), threading.Event()
+
+    def held(*args: object) -> object:
+        building.set()
+        gate.wait(HOLD_LIMIT)
+        return real(*args)
+
+    monkeypatch.setattr(bot_library, "rebuild_snapshot", held)
+    return building, gate
