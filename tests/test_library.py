@@ -5,6 +5,7 @@ import pytest
 
 from bot.library import Changes, Library, diff_articles
 from retrieval import Index, load_corpus
+from tests.conftest import hold_rebuilds
 
 
 def write(directory: Path, name: str, body: str | bytes) -> None:
@@ -61,14 +62,22 @@ async def test_concurrent_reloads_run_one_after_the_other(corpus: Path) -> None:
     assert len(library.snapshot.corpus.articles) == 3
 
 
-async def test_searches_during_a_reload_use_the_old_index(corpus: Path) -> None:
+async def test_searches_during_a_reload_are_answered_at_once_from_the_old_index(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library = Library.open(corpus)
-    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    building, gate = hold_rebuilds(monkeypatch)
+    write(corpus, "a.txt", "Banjir\n\nBanjir melanda Bekasi pada Selasa malam.\n")
     reload = asyncio.create_task(library.reload())
-    during = await library.search("gempa cianjur", 1)
-    await reload
-    assert during.answered
-    assert (await library.search("suara dihitung ulang", 1)).answered
+    try:
+        assert await asyncio.to_thread(building.wait, 10)
+        during = await asyncio.wait_for(library.search("banjir melanda", 1), 1.0)
+    finally:
+        gate.set()  # the reload may finish now
+        report = await asyncio.wait_for(reload, 60)
+    assert "Jakarta" in during.hits[0].passage.text
+    assert report.changes.changed == ("a.txt",)
+    assert "Bekasi" in (await library.search("banjir melanda", 1)).hits[0].passage.text
 
 
 async def test_reload_builds_the_index_in_another_process(
