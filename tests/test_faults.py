@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import logging
 import sys
 from collections.abc import Iterator
@@ -18,15 +19,13 @@ import pytest
 
 from bot.app import setup_logging
 from retrieval import SearchResult
-from tests.conftest import TOKEN, RunningBot, running_bot, wait_sent
+from tests.conftest import HOLD_LIMIT, TOKEN, RunningBot, running_bot, wait_sent
 from tests.telegram_server import FakeTelegram
 
 GROUP = -1001234567890
 USER = 555
 OTHER = 777
 SECRET = TOKEN.split(":")[1]
-# The longest a test holds a handler back on purpose; a hold always ends, whatever the test does.
-HOLD_LIMIT = 30.0
 
 
 class _Keep(logging.Handler):
@@ -93,6 +92,29 @@ async def test_flood_control_on_send_is_waited_out_and_retried(bot: RunningBot) 
     await keeps_answering(tg)
 
 
+async def test_flood_control_past_the_retries_is_logged_once(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    for _ in range(4):
+        tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1, chat_id=USER)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    await keeps_answering(tg)
+    sends = [call["_at"] for call in tg.method_calls("sendMessage") if call["chat_id"] == USER]
+    assert len(sends) == 4  # the first try and three retries
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(sends))
+    assert replies_to(tg, USER) == []
+    # Two ERROR lines: python-telegram-bot's rate limiter gives up, then the bot does.
+    errors = [
+        line.split(" ERROR ")[1] for line in bot_log.getvalue().splitlines() if " ERROR " in line
+    ]
+    assert errors == [
+        "telegram.ext.AIORateLimiter: Rate limit hit after maximum of 3 retries",
+        f"bot.delivery: could not send a reply to chat {USER}: "
+        "Flood control exceeded. Retry in 0:00:01",
+    ]
+
+
 async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> None:
     tg = bot.telegram
     polls = len(tg.method_calls("getUpdates"))
@@ -139,7 +161,11 @@ async def test_server_errors_on_send_are_retried(bot: RunningBot, bot_log: io.St
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (reply,) = await wait_sent(tg, 1)
     assert "Zelenskyy" in reply["text"]
-    assert len(tg.method_calls("sendMessage")) == 3
+    sends = [call["_at"] for call in tg.method_calls("sendMessage")]
+    assert len(sends) == 3
+    # The pauses as the server saw them: 0.5 s, then 1 s (each less than the next one planned).
+    first, second = (later - earlier for earlier, later in itertools.pairwise(sends))
+    assert 0.5 <= first < 1.0 and 1.0 <= second < 2.0, (first, second)
     log = bot_log.getvalue()
     assert f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s" in log
     assert f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s" in log
@@ -164,7 +190,7 @@ async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
     bot: RunningBot, bot_log: io.StringIO
 ) -> None:
     tg = bot.telegram
-    tg.hang_next("sendMessage", 6.0)  # PTB gives up reading an answer after 5 s
+    tg.hang_next("sendMessage", 30.0)  # far past PTB's 5 s read timeout (ends with the server)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (delivered,) = await wait_sent(tg, 1)  # the server took it; the bot will not know
     assert "Zelenskyy" in delivered["text"]
@@ -239,8 +265,24 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
     assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 1
 
 
+async def test_refusal_is_logged_again_once_a_reply_got_through(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    kicked = "Forbidden: bot was kicked from the supergroup chat"
+    tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
+    await keeps_answering(tg)
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapan invasi dimulai")  # added back: delivered
+    await asyncio.to_thread(tg.wait_for, lambda: len(replies_to(tg, GROUP)) == 1)
+    tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)  # and removed again
+    tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya siapa presiden ukraina")
+    await keeps_answering(tg)
+    assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 2
+
+
 async def test_failing_typing_indicator_does_not_lose_the_answer(
-    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, bot_log: io.StringIO
 ) -> None:
     monkeypatch.setattr("bot.handlers.TYPING_DELAY", 0.0)
     tg = bot.telegram
@@ -250,6 +292,9 @@ async def test_failing_typing_indicator_does_not_lose_the_answer(
     assert "Zelenskyy" in reply["text"]
     assert len(tg.method_calls("sendChatAction")) == 1
     await keeps_answering(tg)
+    lines = [line for line in bot_log.getvalue().splitlines() if "could not show typing" in line]
+    assert len(lines) == 1
+    assert f" INFO bot.handlers: could not show typing in chat {USER}: " in lines[0]
 
 
 async def test_updates_are_confirmed_only_once_handled(
