@@ -1,5 +1,6 @@
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +102,67 @@ def test_english_question_is_answered_right_or_not_at_all(seed_index: Index) -> 
     assert not result.answered or "Sergei Tolchenov" in result.hits[0].passage.text
 
 
-def test_exact_word_beats_a_stem_only_match() -> None:
-    # Snowball stems both "menghargai" and "harga" to "harga"; the exact form must win.
-    index = Index(
-        [
-            passage("Harga minyak dunia naik tajam pekan ini.", 0),
-            passage("Rusia menghargai usaha berbagai negara pekan ini.", 1),
-            passage("Cuaca cerah sepanjang hari di ibu kota.", 2),
-        ],
-        Analyzer.default(),
-    )
-    assert index.search("siapa yang menghargai usaha negara").hits[0].passage.position == 1
-    assert index.search("harga minyak").hits[0].passage.position == 0
+PLAIN_BM25 = replace(
+    SearchParams(), exact_weight=0.0, pair_weight=0.0, context_weight=0.0, coverage_power=0.0
+)
+FLOOD_STORY = (
+    "Banjir bandang melanda Garut, warga mengungsi ke balai desa sekolah diliburkan jalan desa"
+    " tertutup lumpur dan bantuan makanan dikirim relawan dari kota tetangga."
+)
+# Each ranking refinement with a corpus where only it puts the right passage first: without it
+# the wrong passage, listed first, wins (on a tie, or by plain BM25), and it alone, added to
+# plain stem BM25, is enough.
+REFINEMENTS = [
+    pytest.param(
+        # Snowball stems both "menghargai" and "harga" to "harga"; the exact form must win.
+        "exact_weight",
+        "menghargai bahan pokok",
+        passage("Harga bahan pokok naik pekan ini.", 0),
+        passage("Menghargai bahan pokok naik pekan ini.", 1),
+        id="exact-word-form",
+    ),
+    pytest.param(
+        "pair_weight",
+        "harga minyak",
+        passage("Minyak naik dan harga turun hari ini.", 0),
+        passage("Harga minyak naik dan turun hari ini.", 1),
+        id="neighbouring-pair",
+    ),
+    pytest.param(
+        "context_weight",
+        "gempa susulan",
+        Passage("a.txt", "Berita Lain", None, 0, "Gempa susulan terasa oleh warga pagi ini."),
+        Passage("b.txt", "Gempa Cianjur", None, 1, "Gempa susulan terasa oleh warga pagi ini."),
+        id="title-and-heading",
+    ),
+    pytest.param(
+        # No date anywhere, so answer nearness (which also favours covering more) is no help.
+        "coverage_power",
+        "kapan banjir bandang melanda garut",
+        passage("Banjir bandang melanda desa. Banjir bandang melanda lagi.", 0),
+        passage(FLOOD_STORY, 1),
+        id="coverage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("refinement", "question", "wrong", "right"), REFINEMENTS)
+def test_each_ranking_refinement_puts_its_passage_first(
+    refinement: str, question: str, wrong: Passage, right: Passage
+) -> None:
+    passages = [wrong, right, *(passage(t, 2 + i) for i, t in enumerate(FILLER))]
+
+    def first(params: SearchParams) -> int:
+        result = Index(passages, Analyzer.default(), params).search(question)
+        assert result.answered
+        return result.hits[0].passage.position
+
+    shipped = SearchParams()
+    without: dict[str, Any] = {refinement: 0.0}
+    alone: dict[str, Any] = {refinement: getattr(shipped, refinement)}
+    assert first(shipped) == right.position
+    assert first(replace(shipped, **without)) == wrong.position
+    assert first(replace(PLAIN_BM25, **alone)) == right.position
 
 
 def test_title_and_heading_words_count_for_their_passages() -> None:
