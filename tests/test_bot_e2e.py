@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
+from telegram.ext import AIORateLimiter
 
 from bot.app import build_application
 from bot.library import Library
@@ -392,3 +395,37 @@ async def test_webhook_answers_telegram_before_the_update_is_handled(
             release.set()
         (reply,) = await wait_sent(telegram, 1)
         assert "Zelenskyy" in reply["text"]
+
+
+async def test_replies_keep_to_the_flood_limit_per_second(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    async with running_bot(telegram, corpus_dir, flood_messages_per_second=2):
+        for user in range(USER, USER + 5):
+            telegram.push(telegram.private_chat(user), telegram.user(user), "siapa presiden")
+        sent = await wait_sent(telegram, 5)
+    # Two at once (a full bucket), then one every 0.5 s, by the server's clock.
+    at = [message["_at"] for message in sent]
+    assert at[1] - at[0] < 0.4
+    assert all(later - earlier >= 0.4 for earlier, later in itertools.pairwise(at[1:]))
+    assert at[4] - at[0] >= 1.4
+
+
+async def test_replies_to_a_group_keep_to_its_flood_limit_and_other_chats_do_not_wait(
+    telegram: FakeTelegram, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram's group limit is per minute; here the rate limiter's minute is one second, so
+    # FLOOD_MESSAGES_PER_MINUTE_PER_GROUP=2 means two replies to a group at once, then one
+    # every 0.5 s, and the test takes a second rather than a minute.
+    monkeypatch.setattr("bot.app.AIORateLimiter", partial(AIORateLimiter, group_time_period=1))
+    other_group = GROUP - 1
+    asks = [GROUP, GROUP, other_group, USER, GROUP, GROUP]
+    async with running_bot(telegram, corpus_dir, flood_messages_per_minute_per_group=2):
+        for user, chat in enumerate(asks, start=USER + 1):
+            where = telegram.private_chat(USER) if chat == USER else telegram.group(chat)
+            telegram.push(where, telegram.user(user), "/tanya siapa presiden ukraina")
+        sent = await wait_sent(telegram, 6)
+    assert [message["chat"]["id"] for message in sent] == asks
+    at = [message["_at"] for message in sent]
+    assert at[3] - at[0] < 0.4  # the other group and the private chat did not wait
+    assert at[4] - at[1] >= 0.4 and at[5] - at[4] >= 0.4  # the first group's third and fourth
