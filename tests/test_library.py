@@ -1,10 +1,12 @@
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 from bot.library import Changes, Library, diff_articles
-from retrieval import Index, load_corpus
+from bot.library import _prepare as real_prepare
+from retrieval import Corpus, Index, load_corpus
 from tests.conftest import hold_rebuilds
 
 
@@ -116,3 +118,27 @@ def test_start_up_builds_in_another_process_then_reads_the_cache(
     second = Library.open(corpus, cache).snapshot
     assert (second.from_cache, second.builder_peak_mb) == (True, None)
     assert second.corpus == first.corpus
+
+
+def prepare_and_report_niceness(
+    directory: Path, cache_file: Path, previous: Corpus | None
+) -> tuple[str, float]:
+    """In the reload's build process instead of `_prepare`: the real one, then its niceness."""
+    result = real_prepare(directory, cache_file, previous)
+    cache_file.with_name("niceness").write_text(str(os.nice(0)), encoding="utf-8")
+    return result
+
+
+async def test_reload_builds_at_a_lower_cpu_priority(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = os.nice(0)
+    if ours >= 19:
+        pytest.skip("already at the lowest priority: a lower one cannot be told apart")
+    cache = tmp_path / "cache" / "index.npz"
+    library = Library.open(corpus, cache)
+    monkeypatch.setattr("bot.library._prepare", prepare_and_report_niceness)
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    report = await library.reload()
+    assert report.error is None and report.changes.added == ("c.txt",)
+    assert int(cache.with_name("niceness").read_text(encoding="utf-8")) == min(ours + 10, 19)

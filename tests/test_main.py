@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import QUIET, TOKEN, free_port, post_update
 from tests.telegram_server import FakeTelegram
 
@@ -79,6 +81,49 @@ def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path
         "Telegram rejected TELEGRAM_BOT_TOKEN: check it, or get a new one from @BotFather"
     )
     # PTB logs its own traceback here; the formatter must have taken the token out of it.
+    assert TOKEN.split(":")[1] not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("corpus", "reason"),
+    [
+        ("missing", "corpus directory not found: "),
+        ("a-file.txt", "corpus directory not found: "),
+        ("broken", "no article with a paragraph in "),
+    ],
+)
+def test_unusable_corpus_dir_is_one_line_and_exit_2(
+    tmp_path: Path, corpus: str, reason: str
+) -> None:
+    (tmp_path / "a-file.txt").write_text("Judul\n\nIsi.\n", encoding="utf-8")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.txt").write_bytes(b"Judul\n\n\xff\xfe bukan utf-8\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path,
+        env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert f" ERROR bot: cannot start: {reason}{corpus} (set CORPUS_DIR to a folder" in line
+
+
+def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
+    telegram = FakeTelegram(TOKEN)
+    base_url = telegram.start()
+    telegram.fail_next("getMe", 500, "Internal Server Error")  # the first call at start-up
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot"], cwd=tmp_path,
+            env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
+                        CORPUS_DIR=str(ROOT / "seeds")),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        telegram.stop()
+    assert done.returncode == 1
+    assert done.stderr.count(" ERROR bot: the bot stopped on an unexpected error\n") == 1
+    assert done.stderr.rstrip().endswith("telegram.error.NetworkError: Internal Server Error")
     assert TOKEN.split(":")[1] not in done.stderr + done.stdout
 
 
