@@ -34,7 +34,7 @@ def test_seed_question_ranks_its_paragraph_first(
     seed_index: Index, case: dict[str, object]
 ) -> None:
     result = seed_index.search(str(case["question"]))
-    assert result.answered
+    assert (result.query, result.answered, result.abstention) == (case["question"], True, None)
     gold = case["gold"]
     assert isinstance(gold, list)
     assert any(g in result.hits[0].passage.text for g in gold)
@@ -89,7 +89,12 @@ def test_questions_without_an_answer_say_why(
     seed_index: Index, question: str, abstention: Abstention
 ) -> None:
     result = seed_index.search(question)
-    assert (result.answered, result.hits, result.abstention) == (False, (), abstention)
+    assert (result.query, result.answered, result.hits, result.abstention) == (
+        question,
+        False,
+        (),
+        abstention,
+    )
 
 
 def test_very_long_question_still_finds_its_passage(seed_index: Index) -> None:
@@ -178,14 +183,14 @@ def test_title_and_heading_words_count_for_their_passages() -> None:
     assert index.search("air naik saat banjir").hits[0].passage.article == "a.txt"
 
 
-def test_ties_break_in_corpus_order() -> None:
+def test_ties_break_in_corpus_order_and_three_hits_by_default() -> None:
     text = "Pasukan perdamaian tiba di perbatasan kemarin."
     others = ["Harga beras naik.", "Hujan turun deras.", "Pasar saham dibuka.", "Kereta baru tiba."]
     index = Index(
-        [passage(text, i) for i in range(3)] + [passage(t, 3 + i) for i, t in enumerate(others)],
+        [passage(text, i) for i in range(4)] + [passage(t, 4 + i) for i, t in enumerate(others)],
         Analyzer.default(),
     )
-    result = index.search("pasukan perdamaian perbatasan", k=3)
+    result = index.search("pasukan perdamaian perbatasan")
     assert [h.passage.position for h in result.hits] == [0, 1, 2]
 
 
@@ -195,6 +200,18 @@ def test_k_limits_hits_and_weak_passages_are_left_out(seed_index: Index) -> None
     shown = seed_index.search("siapa presiden ukraina", k=6).hits
     assert len(ranking) > len(shown) >= 1
     assert all(hit.confidence >= seed_index.params.min_confidence for hit in shown)
+    scores = [hit.score for hit in ranking]
+    assert all(isinstance(score, float) for score in scores)
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+
+
+def test_a_passage_covering_exactly_half_of_the_question_answers_it() -> None:
+    # Two words of equal information, each in its own passage: each covers exactly half.
+    passages = [passage("Tolchenov tiba di Jakarta.", 0), passage("Zelenskyy tiba di Kyiv.", 1)]
+    passages += [passage(t, 2 + i) for i, t in enumerate(FILLER)]
+    result = Index(passages, Analyzer.default()).search("Tolchenov Zelenskyy")
+    assert result.answered
+    assert [(h.passage.position, h.confidence) for h in result.hits] == [(0, 0.5), (1, 0.5)]
 
 
 def test_hit_marks_matched_words_and_best_sentence(seed_index: Index) -> None:
@@ -262,6 +279,17 @@ def test_a_possible_answer_near_the_question_words_ranks_first(
     assert [hit.passage.text for hit in result.hits] == [answering, topical]
     without = Index(passages, Analyzer.default(), SearchParams(answer_depth=0))
     assert without.search(question, k=2).hits[0].passage.text == topical
+
+
+def test_answer_nearness_reorders_the_best_candidates_among_many() -> None:
+    # More passages match than the answer depth (10): the best ones are reordered, not the rest.
+    question, topical, answering = (str(v) for v in ANSWER_NEARNESS[0].values)
+    weak = [f"Film nomor {n} diputar di bioskop kota pada {n + 1} Mei." for n in range(12)]
+    texts = [topical, answering, *weak, *FILLER]
+    result = Index([passage(t, i) for i, t in enumerate(texts)], Analyzer.default()).search(
+        question, k=2
+    )
+    assert [hit.passage.text for hit in result.hits] == [answering, topical]
 
 
 def test_answer_data_survives_the_cache_arrays() -> None:
