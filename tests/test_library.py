@@ -1,5 +1,7 @@
 import asyncio
+import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -35,24 +37,42 @@ def test_diff_articles(corpus: Path) -> None:
     )
 
 
-async def test_broken_file_keeps_its_previous_version(corpus: Path) -> None:
+async def test_broken_file_keeps_its_previous_version(
+    corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     library = Library.open(corpus)
     write(corpus, "a.txt", b"Banjir\n\n\xff broken \xfe\n")
-    report = await library.reload()
-    assert report.error is None
+    with caplog.at_level(logging.INFO, "bot.library"):
+        report = await library.reload()
+    assert report.error is None and 0 <= report.seconds < 60
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.library"]
+    assert re.fullmatch(r"reloaded 2 articles, 2 passages in \d+\.\d\d s "
+                        r"\(build peak memory \d+ MB\)", line)  # fmt: skip
     assert report.changes.kept == ("a.txt",)
     assert [a.name for a in report.snapshot.corpus.articles] == ["a.txt", "b.txt"]
     assert (await library.search("banjir jakarta", 1)).answered
 
 
-async def test_nothing_usable_keeps_the_old_snapshot(corpus: Path) -> None:
+async def test_nothing_usable_keeps_the_old_snapshot(
+    corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     library = Library.open(corpus)
     old = library.snapshot
     for path in corpus.iterdir():
         path.unlink()
     report = await library.reload()
-    assert report.error is not None and "no article" in report.error
+    assert report.error == f"no article with a paragraph in {corpus}"
+    assert 0 <= report.seconds < 60
     assert library.snapshot is old
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"reload failed, keeping the old corpus: {report.error}"]
+
+
+async def test_search_gives_at_most_k_hits(tmp_path: Path) -> None:
+    for name in "abcd":
+        write(tmp_path, f"{name}.txt", f"Banjir {name}\n\nBanjir melanda kota {name} lagi.\n")
+    library = Library.open(tmp_path)
+    assert [len((await library.search("banjir melanda", k)).hits) for k in (1, 2)] == [1, 2]
 
 
 async def test_concurrent_reloads_run_one_after_the_other(corpus: Path) -> None:
