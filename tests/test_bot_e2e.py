@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import time
 from functools import partial
 from pathlib import Path
@@ -195,12 +196,15 @@ async def test_html_is_escaped_and_long_answers_fit(bot: RunningBot, corpus_dir:
     assert all(len(m["text"]) <= MESSAGE_LIMIT for m in sent)
 
 
-async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_dir: Path) -> None:
+async def test_reload_by_admin_and_refusal_for_others(
+    bot: RunningBot, corpus_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "bot.handlers")
     tg = bot.telegram
     tg.push(tg.private_chat(USER), tg.user(USER), "/reload")
     tg.push(tg.group(GROUP), tg.user(USER), "/reload")  # silently ignored in groups
     (refusal,) = await wait_sent(tg, 1)
-    assert "hanya untuk admin" in refusal["text"]
+    assert refusal["chat"]["id"] == USER and "hanya untuk admin" in refusal["text"]
     (corpus_dir / "gempa.txt").write_text(
         "Gempa Cianjur\n\nGempa bermagnitudo 5,6 mengguncang Cianjur pada November 2022.\n",
         encoding="utf-8",
@@ -212,6 +216,9 @@ async def test_reload_by_admin_and_refusal_for_others(bot: RunningBot, corpus_di
     assert "Ditambah:\n• gempa.txt" in report["text"]
     assert "rusak.txt: not valid UTF-8" in report["text"]
     await nothing_more_sent(tg, 2)  # nothing for the non-admin in the group
+    typing = [(c["chat_id"], c["action"]) for c in tg.method_calls("sendChatAction")]
+    assert typing == [(ADMIN, "typing")]  # while the admin's reload builds
+    assert f"reload requested by admin {ADMIN}" in caplog.messages
     tg.push(tg.private_chat(USER), tg.user(USER), "gempa cianjur magnitudo berapa")
     answer = (await wait_sent(tg, 3))[2]
     assert "bermagnitudo 5,6" in answer["text"]
@@ -239,7 +246,23 @@ async def test_rate_limit_asks_to_wait_once(telegram: FakeTelegram, corpus_dir: 
             )
         sent = await wait_sent(telegram, 3)
         await nothing_more_sent(telegram, 3)
-    assert "Tunggu sekitar" in sent[2]["text"]
+    assert "Tunggu sekitar 60 detik sebelum bertanya lagi" in sent[2]["text"]  # the window
+
+
+async def test_limits_count_per_asker_and_per_group(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    tg = telegram
+    async with running_bot(tg, corpus_dir, rate_limit_questions=1, rate_limit_chat_questions=2):
+        tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapan invasi dimulai")
+        tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")  # another asker
+        tg.push(tg.group(GROUP - 1), tg.user(USER + 2), "/tanya kapan invasi dimulai")  # group
+        sent = await wait_sent(tg, 3)
+    assert [(m["chat"]["id"], "Februari 2022" in m["text"]) for m in sent] == [
+        (GROUP, True),
+        (GROUP, True),
+        (GROUP - 1, True),
+    ]
 
 
 async def test_group_rate_limit_counts_all_members(
@@ -306,7 +329,10 @@ async def test_hostile_input_gets_polite_answers_and_the_bot_keeps_answering(
         tg.push(chat, user, text)
     tg.push(chat, user, "siapa presiden ukraina")
     sent = await wait_sent(tg, 6)
-    not_found, unclear = "tidak membahas", "Pertanyaannya belum jelas"
+    not_found = "tidak membahas"
+    unclear = "Pertanyaannya belum jelas. Tulis pertanyaan dengan kata-kata, misalnya: " + (
+        "peran indonesia dalam friends for peace"  # the first section heading, as /help shows
+    )
     expected = [not_found, not_found, unclear, not_found, unclear, "Zelenskyy"]
     assert [want in m["text"] for m, want in zip(sent, expected, strict=True)] == [True] * 6
 
@@ -333,10 +359,11 @@ async def test_admin_reload_from_a_group_is_answered_in_the_group(
         "Gempa Cianjur\n\nGempa bermagnitudo 5,6 mengguncang Cianjur pada November 2022.\n",
         encoding="utf-8",
     )
-    asked = tg.push(tg.group(GROUP), tg.user(ADMIN), f"/reload@{tg.bot_username}")
+    asked = tg.push(tg.group(GROUP), tg.user(ADMIN, "en"), f"/reload@{tg.bot_username}")
     (report,) = await wait_sent(tg, 1, seconds=20)
     assert (report["chat"]["id"], report["_reply_to"]) == (GROUP, asked["message_id"])
-    assert "Ditambah:\n• gempa.txt" in report["text"]
+    assert report["text"].startswith("✅ Reloaded: 2 articles, 7 passages in ")
+    assert "Added:\n• gempa.txt" in report["text"]
 
 
 async def test_questions_are_answered_at_once_while_a_reload_builds(
