@@ -82,6 +82,21 @@ def replies_to(tg: FakeTelegram, chat: int) -> list[str]:
     return [m["text"] for m in tg.sent if m["chat"]["id"] == chat]
 
 
+def logged(log: io.StringIO, level: str, name: str = "bot.delivery") -> list[str]:
+    """What `name` logged at `level`, in order, without time and level."""
+    prefix = f" {level} {name}: "
+    return [line.split(prefix, 1)[1] for line in log.getvalue().splitlines() if prefix in line]
+
+
+def write_long_article(corpus_dir: Path) -> None:
+    """An article whose answer to "kapal selam berlayar" is two messages."""
+    sections = "\n\n".join(
+        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 22
+        for n in range(1, 4)
+    )
+    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+
+
 async def test_flood_control_on_send_is_waited_out_and_retried(bot: RunningBot) -> None:
     tg = bot.telegram
     tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -166,9 +181,10 @@ async def test_server_errors_on_send_are_retried(bot: RunningBot, bot_log: io.St
     # The pauses as the server saw them: 0.5 s, then 1 s (each less than the next one planned).
     first, second = (later - earlier for earlier, later in itertools.pairwise(sends))
     assert 0.5 <= first < 1.0 and 1.0 <= second < 2.0, (first, second)
-    log = bot_log.getvalue()
-    assert f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s" in log
-    assert f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s" in log
+    assert logged(bot_log, "INFO") == [
+        f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s",
+        f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s",
+    ]
     await keeps_answering(tg)
 
 
@@ -183,7 +199,10 @@ async def test_server_errors_past_the_retries_are_logged_once(
     await keeps_answering(tg)
     assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 4
-    assert bot_log.getvalue().count(f"could not send a reply to chat {USER}") == 1
+    errors = [
+        line.split(" ERROR ")[1] for line in bot_log.getvalue().splitlines() if " ERROR " in line
+    ]
+    assert errors == [f"bot.delivery: could not send a reply to chat {USER}: Internal Server Error"]
 
 
 async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
@@ -197,20 +216,20 @@ async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
     await keeps_answering(tg)
     assert len(replies_to(tg, USER)) == 1
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 1
-    assert "it may have arrived, so it is not sent again" in bot_log.getvalue()
+    assert logged(bot_log, "WARNING") == [
+        f"no answer from Telegram for a reply to chat {USER} (Timed out); it may have arrived, "
+        "so it is not sent again"
+    ]
 
 
 async def test_too_long_reply_is_sent_again_in_parts(
-    telegram: FakeTelegram, corpus_dir: Path
+    telegram: FakeTelegram, corpus_dir: Path, bot_log: io.StringIO
 ) -> None:
-    sections = "\n\n".join(
-        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 22
-        for n in range(1, 4)
-    )
-    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+    write_long_article(corpus_dir)
     async with running_bot(telegram, corpus_dir) as bot:
         tg = bot.telegram
         tg.fail_next("sendMessage", 400, "Bad Request: message is too long")
+        tg.fail_next("sendMessage", 500, "Internal Server Error")  # the first part, retried
         asked = tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapal selam berlayar")
         # The answer is two messages; Telegram refused the first, which goes again in two parts.
         first, second, third = await wait_sent(tg, 3)
@@ -222,21 +241,46 @@ async def test_too_long_reply_is_sent_again_in_parts(
         assert [m["_reply_to"] for m in (first, second, third)] == [asked["message_id"], None, None]
         assert all(len(m["text"]) <= 2048 for m in (first, second))
         assert [m["text"].count("Bagian") for m in (first, second, third)] == [2, 0, 1]
+        assert len(tg.method_calls("sendMessage")) == 5
+        assert logged(bot_log, "WARNING") == [
+            "Telegram found a reply too long (Message is too long); sending it in parts"
+        ]
         await keeps_answering(tg)
 
 
-async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
+async def test_refusal_mid_answer_stops_the_rest_of_it(
+    telegram: FakeTelegram, corpus_dir: Path, bot_log: io.StringIO
+) -> None:
+    write_long_article(corpus_dir)
+    async with running_bot(telegram, corpus_dir) as bot:
+        tg = bot.telegram
+        kicked = "Forbidden: bot was kicked from the supergroup chat"
+        tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
+        tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapal selam berlayar")  # two messages
+        await keeps_answering(tg)
+        assert [c["chat_id"] for c in tg.method_calls("sendMessage")] == [GROUP, OTHER]
+        assert logged(bot_log, "WARNING") == [
+            f"chat {GROUP} refuses the bot ({kicked}); not replying there"
+        ]
+
+
+async def test_rejected_html_falls_back_to_plain_text(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
     tg = bot.telegram
     tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: oops")
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (reply,) = await wait_sent(tg, 1)
     assert "parse_mode" not in reply["_params"]
     assert "Zelenskyy" in reply["text"] and "<b>" not in reply["_params"]["text"]
+    assert logged(bot_log, "WARNING") == [
+        "Telegram rejected our HTML (Can't parse entities: oops); sending plain text"
+    ]
     await keeps_answering(tg)
 
 
 async def test_reply_outside_a_topic_that_is_gone(
-    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, bot_log: io.StringIO
 ) -> None:
     monkeypatch.setattr("bot.handlers.TYPING_DELAY", 30.0)
     tg = bot.telegram  # topic 78 is not known to the server: "message thread not found"
@@ -247,6 +291,7 @@ async def test_reply_outside_a_topic_that_is_gone(
     assert "message_thread_id" not in reply["_params"]
     assert "Zelenskyy" in reply["text"]
     assert [c.get("message_thread_id") for c in tg.method_calls("sendMessage")] == [78, None]
+    assert logged(bot_log, "WARNING") == [f"topic gone in chat {GROUP}; replying outside it"]
     await keeps_answering(tg)
 
 
@@ -262,7 +307,10 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
     await keeps_answering(tg)
     assert len(tg.method_calls("sendMessage")) == 3  # no retry, no apology
-    assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 1
+    assert logged(bot_log, "WARNING") == [
+        f"chat {GROUP} refuses the bot (Forbidden: bot was kicked from the supergroup chat); "
+        "not replying there"
+    ]
 
 
 async def test_refusal_is_logged_again_once_a_reply_got_through(
@@ -292,9 +340,9 @@ async def test_failing_typing_indicator_does_not_lose_the_answer(
     assert "Zelenskyy" in reply["text"]
     assert len(tg.method_calls("sendChatAction")) == 1
     await keeps_answering(tg)
-    lines = [line for line in bot_log.getvalue().splitlines() if "could not show typing" in line]
-    assert len(lines) == 1
-    assert f" INFO bot.handlers: could not show typing in chat {USER}: " in lines[0]
+    assert logged(bot_log, "INFO", "bot.handlers") == [
+        f"could not show typing in chat {USER}: Forbidden: bot was blocked by the user"
+    ]
 
 
 async def test_updates_are_confirmed_only_once_handled(
