@@ -53,7 +53,7 @@ evaluate: $(STAMP)
 MUTANTS ?= bot.delivery.* bot.limits.* bot.handlers.x_decide__* \
 	bot.handlers.x_command_argument__* bot.handlers.x*Handlers*reload__* \
 	bot.handlers.x*Handlers*_answer__* bot.library.x*Library*reload__* \
-	bot.library.x*Library*search__* bot.library.x__prepare__* \
+	bot.library.x*Library*search__* \
 	retrieval.index.x*Index*_score__* retrieval.index.x*Index*_confidence__* \
 	retrieval.index.x*Index*search__*
 mutate: $(MUTATE_STAMP)
