@@ -3,15 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MUTATE_STAMP := $(VENV)/.installed-mutate
 SHARED ?= ../shared
 
-.PHONY: run test lint types unit search evaluate format clean
+.PHONY: run test lint types unit search evaluate format mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23.2"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
+
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,mutate]"
+	touch $(MUTATE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m bot
@@ -45,5 +50,22 @@ evaluate: $(STAMP)
 	$(BIN)/python -m retrieval.evaluate $(SHARED)/eval/chatty/external.jsonl \
 		--corpus $(SHARED)/eval/external/corpus
 
+# Mutation testing of the decisions (README, "Mutation testing"): slow, about an hour on two
+# cores, so not part of `make test`. It resumes where it stopped; `rm -rf mutants` starts afresh.
+# MUTANTS="bot.limits.*" narrows it (mutmut's names, shell patterns).
+MUTANTS ?= bot.delivery.* bot.limits.* bot.handlers.x_decide__* \
+	bot.handlers.x_command_argument__* bot.handlers.x*Handlers*reload__* \
+	bot.handlers.x*Handlers*_admitted__* bot.handlers.x*Handlers*_answer__* \
+	bot.library.x_diff_articles__* bot.library.x*Library*reload__* \
+	bot.library.x*Library*search__* \
+	retrieval.index.x*_Fields*scores__* retrieval.index.x*_Fields*matching__* \
+	retrieval.index.x*Index*_candidates__* retrieval.index.x*Index*_coverage__* \
+	retrieval.index.x*Index*_near_answers__* retrieval.index.x*Index*_fit__* \
+	retrieval.index.x*Index*search__*
+mutate: $(MUTATE_STAMP)
+	set -f; $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	@echo "Not killed (mutants outside MUTANTS are listed as 'not checked' and left out):"
+	@$(BIN)/mutmut results | grep -v ": not checked" || true
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache mutants

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from telegram.error import TelegramError
@@ -16,11 +23,24 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Settings
 from bot.library import Library
+from retrieval import open_index
 from tests.telegram_server import JSON, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
 ADMIN = 4242
+# Deadlines for starting and stopping the bot in a test. A normal stop takes about a second (the
+# long poll in progress ends); `stop_bot` explains what happens past the deadline.
+START_WITHIN = 30.0
+STOP_WITHIN = 20.0
+CANCEL_WITHIN = 5.0
+# How long "nothing more is sent" is watched for: long on purpose, as a reply takes milliseconds
+# here (tens under load); the wait ends at once if something is sent.
+QUIET = 1.0
+# The longest a test holds a handler or a reload back on purpose: a hold always ends.
+HOLD_LIMIT = 30.0
+
+pytest_plugins = ["tests.teardown_watchdog"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,23 +84,81 @@ class RunningBot:
 
 @asynccontextmanager
 async def running_bot(
-    telegram: FakeTelegram, corpus_dir: Path, **overrides: object
+    telegram: FakeTelegram,
+    corpus_dir: Path,
+    *,
+    stop_within: float = STOP_WITHIN,
+    **overrides: object,
 ) -> AsyncIterator[RunningBot]:
-    """The real Application, polling the fake server, with settings `overrides`."""
+    """The real Application, polling the fake server, with settings `overrides`.
+
+    With `webhook_url` (and `webhook_secret`, `webhook_port`) among them it takes updates on a
+    webhook on 127.0.0.1 instead (see `post_update`); the URL is only told to the fake server.
+
+    It is stopped however the test ends, within `stop_within` seconds (see `stop_bot`).
+    """
     settings = make_settings(telegram, corpus_dir, **overrides)
     library = Library.open(settings.corpus_dir)
     application = build_application(settings, library)
-    async with application:
-        assert application.post_init is not None
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
-        )
+    try:
+        async with asyncio.timeout(START_WITHIN):
+            await application.initialize()
+            assert application.post_init is not None
+            await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            if settings.webhook_url:
+                assert settings.webhook_secret is not None
+                await application.updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                )
+            else:
+                await application.updater.start_polling(
+                    poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
+                )
         yield RunningBot(application, library, telegram)
+    finally:
+        await stop_bot(application, stop_within)
+
+
+async def stop_bot(application: Application, seconds: float) -> None:  # type: ignore[type-arg]
+    """Stop polling, the application and its HTTP clients within `seconds`, or fail.
+
+    Stopping waits for the update being handled. A handler that never returns (a test that
+    holds it and fails before letting go) would make that wait, and the run, last forever; so
+    past the deadline every task left on the test's loop is cancelled and the test fails with
+    this error instead.
+
+    Raises:
+        AssertionError: If the bot did not stop in time.
+    """
+    stopping = asyncio.ensure_future(_stop(application))
+    done, _ = await asyncio.wait({stopping}, timeout=seconds)
+    if stopping in done:
+        stopping.result()
+        return
+    leftovers = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in leftovers:
+        task.cancel()
+    await asyncio.wait(leftovers, timeout=CANCEL_WITHIN)
+    with contextlib.suppress(RuntimeError, TimeoutError):  # close the HTTP clients if it can
+        async with asyncio.timeout(CANCEL_WITHIN):
+            await application.shutdown()
+    stuck = sorted({task.get_coro().__qualname__ for task in leftovers})  # type: ignore[union-attr]
+    raise AssertionError(f"the bot did not stop within {seconds:g} s; cancelled {stuck}")
+
+
+async def _stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop whatever of the application was started, then shut it down."""
+    if application.updater is not None and application.updater.running:
         await application.updater.stop()
+    if application.running:
         await application.stop()
+    await application.shutdown()
 
 
 def _polling_failed(application: Application, error: TelegramError) -> None:  # type: ignore[type-arg]
@@ -97,3 +175,50 @@ async def bot(telegram: FakeTelegram, corpus_dir: Path) -> AsyncIterator[Running
 async def wait_sent(telegram: FakeTelegram, count: int, seconds: float = 10.0) -> list[JSON]:
     """Wait off the event loop (the bot runs on it) until `count` messages were sent."""
     return await asyncio.to_thread(telegram.wait_sent, count, seconds)
+
+
+async def nothing_more_sent(telegram: FakeTelegram, count: int, seconds: float = QUIET) -> None:
+    """Fail if more than `count` messages are sent within `seconds` (waited off the loop)."""
+    more = await asyncio.to_thread(telegram.happens, lambda: len(telegram.sent) > count, seconds)
+    assert not more, f"unexpected messages: {[m['text'] for m in telegram.sent[count:]]}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def post_update(
+    port: int, update: dict[str, object], secret: str | None, timeout: float = 10.0
+) -> int:
+    """POST an update to a bot's webhook on 127.0.0.1 as Telegram does; the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/hook", json.dumps(update).encode(), headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def hold_rebuilds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make reloads wait in their worker thread until `gate` is set; `building` says one does.
+
+    Set `gate` in a `finally`; the wait ends after HOLD_LIMIT seconds regardless.
+    """
+    real: Callable[..., object] = open_index
+    building, gate = threading.Event(), threading.Event()
+
+    def held(*args: object, **kwargs: object) -> object:
+        building.set()
+        gate.wait(HOLD_LIMIT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("bot.library.open_index", held)
+    return building, gate

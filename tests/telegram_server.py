@@ -116,6 +116,7 @@ class FakeTelegram:
     bot_username: str = "tanya_artikel_test_bot"
     updates: list[JSON] = field(default_factory=list)
     sent: list[JSON] = field(default_factory=list)
+    # Every call: method and parameters, with "_at", the time.monotonic() it arrived.
     calls: list[tuple[str, JSON]] = field(default_factory=list)
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     # Scripted failures as they were served: method, parameters of the call, failure.
@@ -127,6 +128,7 @@ class FakeTelegram:
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
 
     # ----------------------------------------------------------------- driving the test
@@ -158,7 +160,8 @@ class FakeTelegram:
         return f"http://127.0.0.1:{self._server.server_port}/bot"
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving; calls still hanging or waiting to drop end now."""
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -257,14 +260,24 @@ class FakeTelegram:
         return message
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Block until `predicate()` holds, or fail the test."""
-        deadline = time.monotonic() + timeout
+        """Block until `predicate()` holds, or fail the test after `timeout` seconds."""
+        if not self.happens(predicate, timeout):
+            raise AssertionError(f"timed out after {timeout} s; sent so far: {self.sent}")
+
+    def happens(self, predicate: Callable[[], bool], within: float) -> bool:
+        """Whether `predicate()` holds within `within` seconds (checked on every change).
+
+        For "nothing more happens", call it with a deadline that is long on purpose: it returns
+        as soon as the thing happens, so only a passing test waits the whole deadline.
+        """
+        deadline = time.monotonic() + within
         with self._changed:
             while not predicate():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timed out; sent so far: {self.sent}")
+                    return False
                 self._changed.wait(left)
+            return True
 
     def wait_sent(self, count: int, timeout: float = 10.0) -> list[JSON]:
         """Wait until at least `count` messages were sent; return them all."""
@@ -287,13 +300,14 @@ class FakeTelegram:
                 raise ApiError(401, "Unauthorized")
             params = _parameters(body, request.headers.get("Content-Type", ""))
             with self._changed:
+                params["_at"] = time.monotonic()  # when the call arrived, as sent messages' _at
                 self.calls.append((method, params))
                 scripted = self._scripted(method, params)
                 if scripted:
                     self.failed.append((method, params, scripted))
                 self._changed.notify_all()
             if scripted and scripted.drop is not None:
-                time.sleep(scripted.drop)
+                self._stopping.wait(scripted.drop)
                 request.close_connection = True
                 return
             if scripted and scripted.error:
@@ -308,7 +322,7 @@ class FakeTelegram:
                 reply["parameters"] = {"retry_after": error.retry_after}
         data = json.dumps(reply).encode()
         if scripted and scripted.hang:
-            time.sleep(scripted.hang)
+            self._stopping.wait(scripted.hang)
         try:
             request.send_response(status)
             request.send_header("Content-Type", "application/json")

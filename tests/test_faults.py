@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import logging
 import sys
 from collections.abc import Iterator
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import render
 from bot.app import setup_logging
-from retrieval import SearchResult
-from tests.conftest import TOKEN, RunningBot, running_bot, wait_sent
+from bot.render import Lang
+from retrieval import SearchResult, load_corpus
+from tests.conftest import HOLD_LIMIT, TOKEN, RunningBot, running_bot, wait_sent
 from tests.telegram_server import FakeTelegram
 
 GROUP = -1001234567890
@@ -81,6 +84,21 @@ def replies_to(tg: FakeTelegram, chat: int) -> list[str]:
     return [m["text"] for m in tg.sent if m["chat"]["id"] == chat]
 
 
+def logged(log: io.StringIO, level: str, name: str = "bot.delivery") -> list[str]:
+    """What `name` logged at `level`, in order, without time and level."""
+    prefix = f" {level} {name}: "
+    return [line.split(prefix, 1)[1] for line in log.getvalue().splitlines() if prefix in line]
+
+
+def write_long_article(corpus_dir: Path) -> None:
+    """An article whose answer to "kapal selam berlayar" is long: one message near the limit."""
+    sections = "\n\n".join(
+        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 22
+        for n in range(1, 4)
+    )
+    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+
+
 async def test_flood_control_on_send_is_waited_out_and_retried(bot: RunningBot) -> None:
     tg = bot.telegram
     tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -89,6 +107,29 @@ async def test_flood_control_on_send_is_waited_out_and_retried(bot: RunningBot) 
     assert "Zelenskyy" in reply["text"]
     assert len(tg.method_calls("sendMessage")) == 2
     await keeps_answering(tg)
+
+
+async def test_flood_control_past_the_retries_is_logged_once(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    for _ in range(4):
+        tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1, chat_id=USER)
+    tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
+    await keeps_answering(tg)
+    sends = [call["_at"] for call in tg.method_calls("sendMessage") if call["chat_id"] == USER]
+    assert len(sends) == 4  # the first try and three retries
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(sends))
+    assert replies_to(tg, USER) == []
+    # Two ERROR lines: python-telegram-bot's rate limiter gives up, then the bot does.
+    errors = [
+        line.split(" ERROR ")[1] for line in bot_log.getvalue().splitlines() if " ERROR " in line
+    ]
+    assert errors == [
+        "telegram.ext.AIORateLimiter: Rate limit hit after maximum of 3 retries",
+        f"bot.delivery: could not send a reply to chat {USER}: "
+        "Flood control exceeded. Retry in 0:00:01",
+    ]
 
 
 async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> None:
@@ -137,10 +178,15 @@ async def test_server_errors_on_send_are_retried(bot: RunningBot, bot_log: io.St
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (reply,) = await wait_sent(tg, 1)
     assert "Zelenskyy" in reply["text"]
-    assert len(tg.method_calls("sendMessage")) == 3
-    log = bot_log.getvalue()
-    assert f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s" in log
-    assert f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s" in log
+    sends = [call["_at"] for call in tg.method_calls("sendMessage")]
+    assert len(sends) == 3
+    # The pauses as the server saw them: 0.5 s, then 1 s (each less than the next one planned).
+    first, second = (later - earlier for earlier, later in itertools.pairwise(sends))
+    assert 0.5 <= first < 1.0 and 1.0 <= second < 2.0, (first, second)
+    assert logged(bot_log, "INFO") == [
+        f"reply to chat {USER} failed (Internal Server Error); retry in 0.5 s",
+        f"reply to chat {USER} failed (Bad Gateway); retry in 1.0 s",
+    ]
     await keeps_answering(tg)
 
 
@@ -155,34 +201,37 @@ async def test_server_errors_past_the_retries_are_logged_once(
     await keeps_answering(tg)
     assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 4
-    assert bot_log.getvalue().count(f"could not send a reply to chat {USER}") == 1
+    errors = [
+        line.split(" ERROR ")[1] for line in bot_log.getvalue().splitlines() if " ERROR " in line
+    ]
+    assert errors == [f"bot.delivery: could not send a reply to chat {USER}: Internal Server Error"]
 
 
 async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
     bot: RunningBot, bot_log: io.StringIO
 ) -> None:
     tg = bot.telegram
-    tg.hang_next("sendMessage", 6.0)  # PTB gives up reading an answer after 5 s
+    tg.hang_next("sendMessage", 30.0)  # far past PTB's 5 s read timeout (ends with the server)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (delivered,) = await wait_sent(tg, 1)  # the server took it; the bot will not know
     assert "Zelenskyy" in delivered["text"]
     await keeps_answering(tg)
     assert len(replies_to(tg, USER)) == 1
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 1
-    assert "it may have arrived, so it is not sent again" in bot_log.getvalue()
+    assert logged(bot_log, "WARNING") == [
+        f"no answer from Telegram for a reply to chat {USER} (Timed out); it may have arrived, "
+        "so it is not sent again"
+    ]
 
 
 async def test_too_long_reply_is_sent_again_in_parts(
-    telegram: FakeTelegram, corpus_dir: Path
+    telegram: FakeTelegram, corpus_dir: Path, bot_log: io.StringIO
 ) -> None:
-    sections = "\n\n".join(
-        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 22
-        for n in range(1, 4)
-    )
-    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+    write_long_article(corpus_dir)
     async with running_bot(telegram, corpus_dir) as bot:
         tg = bot.telegram
         tg.fail_next("sendMessage", 400, "Bad Request: message is too long")
+        tg.fail_next("sendMessage", 500, "Internal Server Error")  # the first part, retried
         asked = tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapal selam berlayar")
         # The answer is one message; Telegram refused it, and it goes again in two parts.
         first, second = await wait_sent(tg, 2)
@@ -190,21 +239,52 @@ async def test_too_long_reply_is_sent_again_in_parts(
         assert [m["_reply_to"] for m in (first, second)] == [asked["message_id"], None]
         assert all(len(m["text"]) <= 2048 for m in (first, second))
         assert sum(m["text"].count("Bagian") for m in (first, second)) == 3
+        assert len(tg.method_calls("sendMessage")) == 4
+        assert logged(bot_log, "WARNING") == [
+            "Telegram found a reply too long (Message is too long); sending it in parts"
+        ]
         await keeps_answering(tg)
 
 
-async def test_rejected_html_falls_back_to_plain_text(bot: RunningBot) -> None:
+async def test_refusal_mid_answer_stops_the_rest_of_it(
+    telegram: FakeTelegram, corpus_dir: Path, bot_log: io.StringIO
+) -> None:
+    for number in range(120):  # enough articles for /sources to take several messages
+        (corpus_dir / f"berita-{number:03}.txt").write_text(
+            f"Berita nomor {number} dengan judul yang cukup panjang\n\nBagian Pertama\n\n"
+            f"Isi berita {number}.\n\nBagian Kedua\n\nLanjutan berita {number}.\n",
+            encoding="utf-8",
+        )
+    assert len(render.sources_message(load_corpus(corpus_dir), Lang.ID)) > 1
+    async with running_bot(telegram, corpus_dir) as bot:
+        tg = bot.telegram
+        kicked = "Forbidden: bot was kicked from the supergroup chat"
+        tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
+        tg.push(tg.group(GROUP), tg.user(USER), "/sources")  # several messages
+        await keeps_answering(tg)
+        assert [c["chat_id"] for c in tg.method_calls("sendMessage")] == [GROUP, OTHER]
+        assert logged(bot_log, "WARNING") == [
+            f"chat {GROUP} refuses the bot ({kicked}); not replying there"
+        ]
+
+
+async def test_rejected_html_falls_back_to_plain_text(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
     tg = bot.telegram
     tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: oops")
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     (reply,) = await wait_sent(tg, 1)
     assert "parse_mode" not in reply["_params"]
     assert "Zelenskyy" in reply["text"] and "<b>" not in reply["_params"]["text"]
+    assert logged(bot_log, "WARNING") == [
+        "Telegram rejected our HTML (Can't parse entities: oops); sending plain text"
+    ]
     await keeps_answering(tg)
 
 
 async def test_reply_outside_a_topic_that_is_gone(
-    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, bot_log: io.StringIO
 ) -> None:
     monkeypatch.setattr("bot.handlers.TYPING_DELAY", 30.0)
     tg = bot.telegram  # topic 78 is not known to the server: "message thread not found"
@@ -215,6 +295,7 @@ async def test_reply_outside_a_topic_that_is_gone(
     assert "message_thread_id" not in reply["_params"]
     assert "Zelenskyy" in reply["text"]
     assert [c.get("message_thread_id") for c in tg.method_calls("sendMessage")] == [78, None]
+    assert logged(bot_log, "WARNING") == [f"topic gone in chat {GROUP}; replying outside it"]
     await keeps_answering(tg)
 
 
@@ -230,11 +311,30 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
     await keeps_answering(tg)
     assert len(tg.method_calls("sendMessage")) == 3  # no retry, no apology
-    assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 1
+    assert logged(bot_log, "WARNING") == [
+        f"chat {GROUP} refuses the bot (Forbidden: bot was kicked from the supergroup chat); "
+        "not replying there"
+    ]
+
+
+async def test_refusal_is_logged_again_once_a_reply_got_through(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
+    tg = bot.telegram
+    kicked = "Forbidden: bot was kicked from the supergroup chat"
+    tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
+    await keeps_answering(tg)
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapan invasi dimulai")  # added back: delivered
+    await asyncio.to_thread(tg.wait_for, lambda: len(replies_to(tg, GROUP)) == 1)
+    tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)  # and removed again
+    tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya siapa presiden ukraina")
+    await keeps_answering(tg)
+    assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 2
 
 
 async def test_failing_typing_indicator_does_not_lose_the_answer(
-    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, bot_log: io.StringIO
 ) -> None:
     monkeypatch.setattr("bot.handlers.TYPING_DELAY", 0.0)
     tg = bot.telegram
@@ -244,6 +344,9 @@ async def test_failing_typing_indicator_does_not_lose_the_answer(
     assert "Zelenskyy" in reply["text"]
     assert len(tg.method_calls("sendChatAction")) == 1
     await keeps_answering(tg)
+    assert logged(bot_log, "INFO", "bot.handlers") == [
+        f"could not show typing in chat {USER}: Forbidden: bot was blocked by the user"
+    ]
 
 
 async def test_updates_are_confirmed_only_once_handled(
@@ -254,15 +357,19 @@ async def test_updates_are_confirmed_only_once_handled(
     release = asyncio.Event()
 
     async def held(question: str, k: int) -> SearchResult:
-        await release.wait()
+        await asyncio.wait_for(release.wait(), HOLD_LIMIT)
         return await real_search(question, k)
 
     monkeypatch.setattr(bot.library, "search", held)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     update_id = tg.updates[-1]["update_id"]
-    await asyncio.sleep(1.5)  # longer than a long poll (timeout=1), while the question is held
-    assert tg.confirmed <= update_id  # were the bot killed now, Telegram would send it again
-    release.set()
+    try:
+        # Longer than a long poll (timeout=1) while the question is held: the bot must not ask
+        # for the next offset. Were it killed now, Telegram would send the update again.
+        confirmed = await asyncio.to_thread(tg.happens, lambda: tg.confirmed > update_id, 1.5)
+        assert not confirmed, "the update was confirmed before it was handled"
+    finally:
+        release.set()  # else a failure above would leave the handler, and the bot's stop, waiting
     (reply,) = await wait_sent(tg, 1)
     assert "Zelenskyy" in reply["text"]
     await keeps_answering(tg)

@@ -1,5 +1,6 @@
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def test_seed_question_ranks_its_paragraph_first(
     seed_index: Index, case: dict[str, object]
 ) -> None:
     result = seed_index.search(str(case["question"]))
-    assert result.answered
+    assert (result.query, result.answered, result.abstention) == (case["question"], True, None)
     gold = case["gold"]
     assert isinstance(gold, list)
     assert any(g in result.hits[0].passage.text for g in gold)
@@ -101,7 +102,12 @@ def test_questions_without_an_answer_say_why(
     seed_index: Index, question: str, abstention: Abstention
 ) -> None:
     result = seed_index.search(question)
-    assert (result.answered, result.hits, result.abstention) == (False, (), abstention)
+    assert (result.query, result.answered, result.hits, result.abstention) == (
+        question,
+        False,
+        (),
+        abstention,
+    )
 
 
 CHATTY = [
@@ -167,18 +173,67 @@ def test_english_question_is_answered_right_or_not_at_all(seed_index: Index) -> 
     assert not result.answered or "Sergei Tolchenov" in result.hits[0].passage.text
 
 
-def test_exact_word_beats_a_stem_only_match() -> None:
-    # Snowball stems both "menghargai" and "harga" to "harga"; the exact form must win.
-    index = Index(
-        [
-            passage("Harga minyak dunia naik tajam pekan ini.", 0),
-            passage("Rusia menghargai usaha berbagai negara pekan ini.", 1),
-            passage("Cuaca cerah sepanjang hari di ibu kota.", 2),
-        ],
-        Analyzer.default(),
-    )
-    assert index.search("siapa yang menghargai usaha negara").hits[0].passage.position == 1
-    assert index.search("harga minyak").hits[0].passage.position == 0
+PLAIN_BM25 = replace(
+    SearchParams(), exact_weight=0.0, pair_weight=0.0, context_weight=0.0, coverage_power=0.0
+)
+FLOOD_STORY = (
+    "Banjir bandang melanda Garut, warga mengungsi ke balai desa sekolah diliburkan jalan desa"
+    " tertutup lumpur dan bantuan makanan dikirim relawan dari kota tetangga."
+)
+# Each ranking refinement with a corpus where only it puts the right passage first: without it
+# the wrong passage, listed first, wins (on a tie, or by plain BM25), and it alone, added to
+# plain stem BM25, is enough.
+REFINEMENTS = [
+    pytest.param(
+        # Snowball stems both "menghargai" and "harga" to "harga"; the exact form must win.
+        "exact_weight",
+        "menghargai bahan pokok",
+        passage("Harga bahan pokok naik pekan ini.", 0),
+        passage("Menghargai bahan pokok naik pekan ini.", 1),
+        id="exact-word-form",
+    ),
+    pytest.param(
+        "pair_weight",
+        "harga minyak",
+        passage("Minyak naik dan harga turun hari ini.", 0),
+        passage("Harga minyak naik dan turun hari ini.", 1),
+        id="neighbouring-pair",
+    ),
+    pytest.param(
+        "context_weight",
+        "gempa susulan",
+        Passage("a.txt", "Berita Lain", None, 0, "Gempa susulan terasa oleh warga pagi ini."),
+        Passage("b.txt", "Gempa Cianjur", None, 1, "Gempa susulan terasa oleh warga pagi ini."),
+        id="title-and-heading",
+    ),
+    pytest.param(
+        # No date anywhere, so answer nearness (which also favours covering more) is no help.
+        "coverage_power",
+        "kapan banjir bandang melanda garut",
+        passage("Banjir bandang melanda desa. Banjir bandang melanda lagi.", 0),
+        passage(FLOOD_STORY, 1),
+        id="coverage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("refinement", "question", "wrong", "right"), REFINEMENTS)
+def test_each_ranking_refinement_puts_its_passage_first(
+    refinement: str, question: str, wrong: Passage, right: Passage
+) -> None:
+    passages = [wrong, right, *(passage(t, 2 + i) for i, t in enumerate(FILLER))]
+
+    def first(params: SearchParams) -> int:
+        # The ranking: a question for a date is not answered by these passages (no date).
+        result = Index(passages, Analyzer.default(), params).search(question, abstain=False)
+        return result.hits[0].passage.position
+
+    shipped = SearchParams()
+    without: dict[str, Any] = {refinement: 0.0}
+    alone: dict[str, Any] = {refinement: getattr(shipped, refinement)}
+    assert first(shipped) == right.position
+    assert first(replace(shipped, **without)) == wrong.position
+    assert first(replace(PLAIN_BM25, **alone)) == right.position
 
 
 def test_title_and_heading_words_count_for_their_passages() -> None:
@@ -194,14 +249,14 @@ def test_title_and_heading_words_count_for_their_passages() -> None:
     assert index.search("air naik saat banjir").hits[0].passage.file == "a.txt"
 
 
-def test_ties_break_in_corpus_order() -> None:
+def test_ties_break_in_corpus_order_and_three_hits_by_default() -> None:
     text = "Pasukan perdamaian tiba di perbatasan kemarin."
     others = ["Harga beras naik.", "Hujan turun deras.", "Pasar saham dibuka.", "Kereta baru tiba."]
     index = Index(
-        [passage(text, i) for i in range(3)] + [passage(t, 3 + i) for i, t in enumerate(others)],
+        [passage(text, i) for i in range(4)] + [passage(t, 4 + i) for i, t in enumerate(others)],
         Analyzer.default(),
     )
-    result = index.search("pasukan perdamaian perbatasan", k=3)
+    result = index.search("pasukan perdamaian perbatasan")
     assert [h.passage.position for h in result.hits] == [0, 1, 2]
 
 
@@ -211,6 +266,18 @@ def test_k_limits_hits_and_weak_passages_are_left_out(seed_index: Index) -> None
     shown = seed_index.search("siapa presiden ukraina", k=6).hits
     assert len(ranking) > len(shown) >= 1
     assert all(hit.confidence >= seed_index.params.min_confidence for hit in shown)
+    scores = [hit.score for hit in ranking]
+    assert all(isinstance(score, float) for score in scores)
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+
+
+def test_a_passage_covering_exactly_half_of_the_question_answers_it() -> None:
+    # Two words of equal information, each in its own passage: each covers exactly half.
+    passages = [passage("Tolchenov tiba di Jakarta.", 0), passage("Zelenskyy tiba di Kyiv.", 1)]
+    passages += [passage(t, 2 + i) for i, t in enumerate(FILLER)]
+    result = Index(passages, Analyzer.default()).search("Tolchenov Zelenskyy")
+    assert result.answered
+    assert [(h.passage.position, h.confidence) for h in result.hits] == [(0, 0.5), (1, 0.5)]
 
 
 def test_hit_marks_matched_words_and_best_sentence(seed_index: Index) -> None:
@@ -278,6 +345,17 @@ def test_a_possible_answer_near_the_question_words_ranks_first(
     assert [hit.passage.text for hit in result.hits] == [answering, topical]
     without = Index(passages, Analyzer.default(), SearchParams(answer_depth=0))
     assert without.search(question, k=2, abstain=False).hits[0].passage.text == topical
+
+
+def test_answer_nearness_reorders_the_best_candidates_among_many() -> None:
+    # More passages match than the answer depth (10): the best ones are reordered, not the rest.
+    question, topical, answering = (str(v) for v in ANSWER_NEARNESS[0].values)
+    weak = [f"Film nomor {n} diputar di bioskop kota pada {n + 1} Mei." for n in range(12)]
+    texts = [topical, answering, *weak, *FILLER]
+    result = Index([passage(t, i) for i, t in enumerate(texts)], Analyzer.default()).search(
+        question, k=2, abstain=False
+    )
+    assert [hit.passage.text for hit in result.hits] == [answering, topical]
 
 
 def test_answer_data_survives_the_cache_arrays() -> None:

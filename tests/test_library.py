@@ -1,10 +1,15 @@
 import asyncio
+import logging
+import os
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.library import Changes, Failure, Library, diff_articles
-from retrieval import Index, load_corpus
+from retrieval import Corpus, Index, IndexConfig, load_corpus
+from retrieval.cache import prepare as real_prepare
+from tests.conftest import hold_rebuilds
 
 
 def write(directory: Path, name: str, body: str | bytes) -> None:
@@ -32,24 +37,44 @@ def test_diff_articles(corpus: Path) -> None:
     )
 
 
-async def test_broken_file_keeps_its_previous_version(corpus: Path) -> None:
+async def test_broken_file_keeps_its_previous_version(
+    corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     library = Library.open(corpus)
     write(corpus, "a.txt", b"Banjir\n\n\xff broken \xfe\n")
-    report = await library.reload()
-    assert report.failure is None
+    with caplog.at_level(logging.INFO, "bot.library"):
+        report = await library.reload()
+    assert report.failure is None and 0 <= report.seconds < 60
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.library"]
+    assert re.fullmatch(r"reloaded 2 articles, 2 passages in \d+\.\d\d s "
+                        r"\(build peak memory \d+ MB\)", line)  # fmt: skip
     assert report.changes.kept == ("a.txt",)
     assert [a.name for a in report.snapshot.corpus.articles] == ["a.txt", "b.txt"]
     assert (await library.search("banjir jakarta", 1)).answered
 
 
-async def test_nothing_usable_keeps_the_old_snapshot(corpus: Path) -> None:
+async def test_nothing_usable_keeps_the_old_snapshot(
+    corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     library = Library.open(corpus)
     old = library.snapshot
     for path in corpus.iterdir():
         path.unlink()
     report = await library.reload()
     assert report.failure is Failure.NO_ARTICLE
+    assert 0 <= report.seconds < 60
     assert library.snapshot is old
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"reload failed, keeping the old corpus: no article with a paragraph in {corpus}"
+    ]
+
+
+async def test_search_gives_at_most_k_hits(tmp_path: Path) -> None:
+    for name in "abcd":
+        write(tmp_path, f"{name}.txt", f"Banjir {name}\n\nBanjir melanda kota {name} lagi.\n")
+    library = Library.open(tmp_path)
+    assert [len((await library.search("banjir melanda", k)).hits) for k in (1, 2)] == [1, 2]
 
 
 async def test_concurrent_reloads_run_one_after_the_other(corpus: Path) -> None:
@@ -61,14 +86,22 @@ async def test_concurrent_reloads_run_one_after_the_other(corpus: Path) -> None:
     assert len(library.snapshot.corpus.articles) == 3
 
 
-async def test_searches_during_a_reload_use_the_old_index(corpus: Path) -> None:
+async def test_searches_during_a_reload_are_answered_at_once_from_the_old_index(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library = Library.open(corpus)
-    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    building, gate = hold_rebuilds(monkeypatch)
+    write(corpus, "a.txt", "Banjir\n\nBanjir melanda Bekasi pada Selasa malam.\n")
     reload = asyncio.create_task(library.reload())
-    during = await library.search("gempa cianjur", 1)
-    await reload
-    assert during.answered
-    assert (await library.search("suara dihitung ulang", 1)).answered
+    try:
+        assert await asyncio.to_thread(building.wait, 10)
+        during = await asyncio.wait_for(library.search("banjir melanda", 1), 1.0)
+    finally:
+        gate.set()  # the reload may finish now
+        report = await asyncio.wait_for(reload, 60)
+    assert "Jakarta" in during.hits[0].passage.text
+    assert report.changes.changed == ("a.txt",)
+    assert "Bekasi" in (await library.search("banjir melanda", 1)).hits[0].passage.text
 
 
 async def test_reload_builds_the_index_in_another_process(
@@ -125,3 +158,27 @@ async def test_the_reload_report_names_each_file_once_with_what_happened(corpus:
     third = await library.reload()
     assert third.changes == Changes(changed=("a.txt",))
     assert [s.name for s in third.snapshot.corpus.skipped] == ["d.txt"]
+
+
+def prepare_and_report_niceness(
+    directory: Path, config: IndexConfig, cache_file: Path, previous: Corpus | None
+) -> tuple[str, float]:
+    """In the reload's build process instead of `prepare`: the real one, then its niceness."""
+    result = real_prepare(directory, config, cache_file, previous)
+    cache_file.with_name("niceness").write_text(str(os.nice(0)), encoding="utf-8")
+    return result
+
+
+async def test_reload_builds_at_a_lower_cpu_priority(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = os.nice(0)
+    if ours >= 19:
+        pytest.skip("already at the lowest priority: a lower one cannot be told apart")
+    cache = tmp_path / "cache" / "index.npz"
+    library = Library.open(corpus, cache)
+    monkeypatch.setattr("retrieval.cache.prepare", prepare_and_report_niceness)
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    report = await library.reload()
+    assert report.failure is None and report.changes.added == ("c.txt",)
+    assert int(cache.with_name("niceness").read_text(encoding="utf-8")) == min(ours + 10, 19)

@@ -16,9 +16,19 @@ def test_allows_up_to_the_limit_then_warns_once_per_window() -> None:
 def test_forget_idle_drops_users_outside_the_window() -> None:
     limiter = RateLimiter(limit=1, window=10)
     limiter.check(1, 0)
+    limiter.check(1, 1)  # refused, and warned until 10
     limiter.check(2, 5)
-    limiter.forget_idle(12)
-    assert set(limiter._asked) == {2}
+    limiter.forget_idle(10)  # user 1's question is exactly one window old: forgotten
+    assert (set(limiter._asked), set(limiter._warned_until)) == ({2}, set())
+
+
+def test_idle_users_are_swept_once_a_window_has_passed_since_the_last_sweep() -> None:
+    limiter = RateLimiter(limit=1, window=10)
+    limiter.check(1, 0)  # the first check sweeps
+    limiter.check(2, 10)  # exactly one window later: not yet
+    assert set(limiter._asked) == {1, 2}
+    limiter.check(3, 10.5)
+    assert set(limiter._asked) == {2, 3}
 
 
 def test_idle_users_are_forgotten_as_time_passes() -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from tests.conftest import TOKEN
+import pytest
+
+from tests.conftest import QUIET, TOKEN, free_port, post_update
 from tests.telegram_server import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +80,52 @@ def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path
     assert done.stderr.rstrip().endswith(
         "Telegram rejected TELEGRAM_BOT_TOKEN: check it, or get a new one from @BotFather"
     )
-    # PTB logs its own traceback here; the formatter must have taken the token out of it.
+    assert "Traceback" not in done.stderr  # one line, no traceback before it
+    assert done.stderr.count(" ERROR ") == 1
+    assert TOKEN.split(":")[1] not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("corpus", "reason"),
+    [
+        ("missing", "corpus directory not found: "),
+        ("a-file.txt", "corpus directory not found: "),
+        ("broken", "no article with a paragraph in "),
+    ],
+)
+def test_unusable_corpus_dir_is_one_line_and_exit_2(
+    tmp_path: Path, corpus: str, reason: str
+) -> None:
+    (tmp_path / "a-file.txt").write_text("Judul\n\nIsi.\n", encoding="utf-8")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.txt").write_bytes(b"Judul\n\n\xff\xfe bukan utf-8\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path,
+        env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert f" ERROR bot: cannot start: {reason}{corpus} (set CORPUS_DIR to a folder" in line
+
+
+def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
+    telegram = FakeTelegram(TOKEN)
+    base_url = telegram.start()
+    # Start-up waits out Telegram being unreachable; a failure once it answered is unexpected.
+    telegram.fail_next("deleteWebhook", 500, "Internal Server Error")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot"], cwd=tmp_path,
+            env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
+                        CORPUS_DIR=str(ROOT / "seeds")),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        telegram.stop()
+    assert done.returncode == 1
+    assert done.stderr.count(" ERROR bot: the bot stopped on an unexpected error\n") == 1
+    assert done.stderr.rstrip().endswith("telegram.error.NetworkError: Internal Server Error")
     assert TOKEN.split(":")[1] not in done.stderr + done.stdout
 
 
@@ -107,27 +150,6 @@ def test_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "Traceback" not in err
     finally:
         telegram.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def post_update(port: int, update: dict[str, object], secret: str | None) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/hook", json.dumps(update).encode(), headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
@@ -166,8 +188,8 @@ def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
         assert post_update(port, update(3, "siapa presiden ukraina"), "s3cret-header-value") == 200
         (reply,) = telegram.wait_sent(1, timeout=30)
         assert "Zelenskyy" in reply["text"]
-        time.sleep(0.3)
-        assert len(telegram.sent) == 1  # the refused updates were never handled
+        # The refused updates were never handled.
+        assert not telegram.happens(lambda: len(telegram.sent) > 1, QUIET)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
