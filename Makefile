@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MUTATE_STAMP := $(VENV)/.installed-mutate
 SHARED ?= ../shared
 
-.PHONY: run test lint types unit search evaluate format mutate clean
+.PHONY: run test quick lint types unit search evaluate format mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ types: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The edit-test loop: everything but the slow tests (processes, the bot over HTTP), no lint.
+quick: $(STAMP)
+	$(BIN)/pytest -m "not slow" -q
 
 format: $(STAMP)
 	$(BIN)/ruff format .

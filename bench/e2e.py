@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import subprocess
 import sys
@@ -30,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.bench import word_frequencies, write_archive
-from tests.telegram_server import JSON, FakeTelegram
+from testkit.process import BOT_COMMAND, bot_env, stop
+from testkit.telegram_server import JSON, FakeTelegram
 
 TOKEN = "1234567:AABenchmarkTokenNotSecret_0123456789abc"  # noqa: S105 - fake server only
 ADMIN = 1
@@ -60,7 +60,7 @@ def push_at_rate(
 
 def replies(telegram: FakeTelegram, users: dict[int, float]) -> tuple[Counter[int], list[float]]:
     """Replies per user, and each first reply's latency in seconds."""
-    with telegram._changed:
+    with telegram.batch():
         sent = [m for m in telegram.sent if m["chat"]["id"] in users]
     counts = Counter(m["chat"]["id"] for m in sent)
     first: dict[int, JSON] = {}
@@ -91,23 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         (corpus / "zz-new.txt").unlink(missing_ok=True)  # the reload phase adds it
         telegram = FakeTelegram(TOKEN)
         base_url = telegram.start()
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": base_url,
-            "CORPUS_DIR": str(corpus),
-            "ADMIN_USER_IDS": str(ADMIN),
-            "INDEX_CACHE": str(Path(folder) / "index.npz"),
-            "RATE_LIMIT_QUESTIONS": "1000000",
-            "FLOOD_MESSAGES_PER_SECOND": "100000",
-            "LOG_LEVEL": "INFO",
-        }
+        env = bot_env(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            CORPUS_DIR=str(corpus),
+            ADMIN_USER_IDS=str(ADMIN),
+            INDEX_CACHE=str(Path(folder) / "index.npz"),
+            RATE_LIMIT_QUESTIONS="1000000",
+            FLOOD_MESSAGES_PER_SECOND="100000",
+            LOG_LEVEL="INFO",
+        )
         started = time.monotonic()
         log = Path(folder) / "bot.log"
         with log.open("wb") as stderr:
-            bot = subprocess.Popen(
-                [sys.executable, "-m", "bot"], env=env, cwd=folder, stderr=stderr
-            )
+            bot = subprocess.Popen(BOT_COMMAND, env=env, cwd=folder, stderr=stderr)
         try:
             telegram.wait_for(lambda: bool(telegram.method_calls("getUpdates")), timeout=600)
             print(f"bot ready in {time.monotonic() - started:.1f} s ({args.passages:,} passages)")
@@ -161,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             stop(bot)
             started = time.monotonic()
             with log.open("ab") as stderr:
-                bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=folder,
+                bot = subprocess.Popen(BOT_COMMAND, env=env, cwd=folder,
                                        stderr=stderr)  # fmt: skip
             user = FIRST_USER + 1_000_000
             telegram.push(telegram.private_chat(user), telegram.user(user), questions[0])
@@ -172,16 +169,6 @@ def main(argv: list[str] | None = None) -> int:
             stop(bot)
             telegram.stop()
     return 0
-
-
-def stop(bot: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    """Stop the bot as a service manager would: SIGTERM, then SIGKILL after `timeout` s."""
-    bot.terminate()
-    try:
-        bot.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        bot.kill()
-        bot.wait()
 
 
 def memory(pid: int) -> str:

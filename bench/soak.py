@@ -1,7 +1,7 @@
 """Soak: `python -m bot` answering thousands of questions while Telegram keeps failing a little.
 
     PYTHONPATH=. python -m bench.soak [--questions 5000] [--users 200] [--groups 20]
-                                      [--faults 0.05] [--rate 40] [--crash] [--seed 1]
+                                      [--faults 0.05] [--rate 40] [--crash] [--seed 1] [--json]
 
 Runs the bot as a process on the seed articles against the test Bot API server. Simulated users
 ask one question at a time, in their group (`/ask@bot …` or a reply to the bot) or privately,
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import re
 import subprocess
@@ -30,13 +29,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bench.e2e import stop
-from tests.telegram_server import JSON, FakeTelegram
+from testkit.process import BOT_COMMAND, bot_env, stop
+from testkit.telegram_server import JSON, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AASoakTokenNotSecret_0123456789abcdefghij"  # noqa: S105 - fake server only
@@ -199,7 +198,7 @@ class Soak:
         chat = tg.private_chat(user) if private else tg.group(self.group_of(user))
         earlier = None if private else self.bot_messages.get(chat["id"])
         # Holding the server's lock: the bot sees the question only with its fault in place.
-        with tg._changed:
+        with tg.batch():
             if private:
                 message = tg.push(chat, sender, question)
             elif earlier is not None and self.rng.random() < 0.3:
@@ -222,7 +221,7 @@ class Soak:
     def collect(self) -> None:
         """Attribute new replies (and refusals) to questions; answered users may ask again."""
         tg = self.telegram
-        with tg._changed:
+        with tg.batch():
             sent = tg.sent[self._seen_sent :]
             failed = tg.failed[self._seen_failed :]
             self._seen_sent += len(sent)
@@ -290,13 +289,13 @@ class Soak:
         The updates then handed out but not confirmed are in flight: Telegram sends them again.
         """
         tg = self.telegram
-        with tg._changed:  # all in one batch: the bot cannot poll while the lock is held
+        with tg.batch():  # all in one batch: the bot cannot poll while the lock is held
             last = [self.ask(user) for user in users][-1].update_id
         tg.wait_for(lambda: tg.handed_out >= last, timeout=30)
         replies = len(tg.sent)
         tg.wait_for(lambda: len(tg.sent) > replies, timeout=30)
         bot.kill()
-        with tg._changed:
+        with tg.batch():
             self.in_flight = set(range(tg.confirmed, tg.handed_out + 1))
         bot.wait()
 
@@ -317,19 +316,17 @@ class Soak:
 
 def bot_environment(base_url: str, folder: Path) -> dict[str, str]:
     """Settings for `python -m bot`: seeds, a fresh index cache, limits out of the way."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN_"))}
-    return env | {
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": base_url,
-        "CORPUS_DIR": str(ROOT / "seeds"),
-        "INDEX_CACHE": str(folder / "index.npz"),
-        "LOG_LEVEL": "INFO",
-        "RATE_LIMIT_QUESTIONS": "1000000",
-        "RATE_LIMIT_CHAT_QUESTIONS": "1000000",
-        "FLOOD_MESSAGES_PER_SECOND": "1000",
-        "FLOOD_MESSAGES_PER_MINUTE_PER_GROUP": "60000",
-    }
+    return bot_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=base_url,
+        CORPUS_DIR=str(ROOT / "seeds"),
+        INDEX_CACHE=str(folder / "index.npz"),
+        LOG_LEVEL="INFO",
+        RATE_LIMIT_QUESTIONS="1000000",
+        RATE_LIMIT_CHAT_QUESTIONS="1000000",
+        FLOOD_MESSAGES_PER_SECOND="1000",
+        FLOOD_MESSAGES_PER_MINUTE_PER_GROUP="60000",
+    )
 
 
 @contextlib.contextmanager
@@ -340,9 +337,7 @@ def bot_process(base_url: str, folder: Path) -> Iterator[Callable[[], subprocess
 
     def start() -> subprocess.Popen[bytes]:
         with (folder / "bot.log").open("ab") as log:
-            started.append(
-                subprocess.Popen([sys.executable, "-m", "bot"], cwd=folder, env=env, stderr=log)
-            )
+            started.append(subprocess.Popen(BOT_COMMAND, cwd=folder, env=env, stderr=log))
         return started[-1]
 
     try:
@@ -454,12 +449,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=defaults.rate)
     parser.add_argument("--crash", action="store_true")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--json", action="store_true", help="the report as one JSON object")
     args = parser.parse_args(argv)
     config = Config(
         args.questions, args.users, args.groups, args.faults, args.rate, args.crash, args.seed
     )
     report = run(config)
-    print_report(report)
+    if args.json:
+        print(json.dumps({**asdict(report), "fault_kinds": list(FAULTS)}))
+    else:
+        print_report(report)
     twice_allowed = report.twice_in_flight if config.crash else 0
     return 1 if report.lost or report.twice > twice_allowed else 0
 

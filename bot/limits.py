@@ -55,6 +55,10 @@ class RateLimiter:
             self._warned_until[key] = times[0] + self.window
         return Verdict(allowed=False, warn=warn, retry_after=retry_after)
 
+    def remembered(self) -> frozenset[int]:
+        """The keys it holds anything for (recent questions or a warning): bounded by use."""
+        return frozenset(self._asked) | frozenset(self._warned_until)
+
     def forget_idle(self, now: float) -> None:
         """Drop users with no question inside the window, so memory stays bounded."""
         idle = [

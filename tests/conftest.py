@@ -24,7 +24,7 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.library import Library
 from retrieval import open_index
-from tests.telegram_server import JSON, FakeTelegram
+from testkit.telegram_server import JSON, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
@@ -64,10 +64,9 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(telegram: FakeTelegram, corpus_dir: Path, **overrides: object) -> Settings:
-    assert telegram._server is not None
     values: dict[str, object] = {
         "telegram_bot_token": TOKEN,
-        "telegram_api_base_url": f"http://127.0.0.1:{telegram._server.server_port}/bot",
+        "telegram_api_base_url": telegram.base_url,
         "admin_user_ids": str(ADMIN),
         "corpus_dir": corpus_dir,
         **overrides,

@@ -17,6 +17,7 @@ from telegram.ext import AIORateLimiter
 from bot.app import build_application
 from bot.library import Library
 from retrieval import SearchResult
+from testkit.telegram_server import FakeTelegram
 from tests.conftest import (
     ADMIN,
     HOLD_LIMIT,
@@ -29,7 +30,9 @@ from tests.conftest import (
     running_bot,
     wait_sent,
 )
-from tests.telegram_server import FakeTelegram
+
+# Processes and the real Application over HTTP: `make quick` leaves these out.
+pytestmark = pytest.mark.slow
 
 GROUP = -1001234567890
 USER = 555
@@ -185,9 +188,7 @@ async def test_service_messages_are_not_questions(bot: RunningBot) -> None:
     pinned = tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     await wait_sent(tg, 1)
     service = {"message_id": 99, "date": 0, "chat": tg.private_chat(USER), "from": tg.user(USER)}
-    with tg._changed:
-        tg.updates.append({"update_id": 500, "message": {**service, "pinned_message": pinned}})
-        tg._changed.notify_all()
+    tg.push_update({"message": {**service, "pinned_message": pinned}})
     tg.push(tg.private_chat(USER), tg.user(USER), "kapan invasi dimulai")
     sent = await wait_sent(tg, 2)
     assert "Februari 2022" in sent[1]["text"]

@@ -21,8 +21,11 @@ from bot import render
 from bot.app import setup_logging
 from bot.render import Lang
 from retrieval import SearchResult, load_corpus
+from testkit.telegram_server import FakeTelegram
 from tests.conftest import HOLD_LIMIT, TOKEN, RunningBot, running_bot, wait_sent
-from tests.telegram_server import FakeTelegram
+
+# Processes and the real Application over HTTP: `make quick` leaves these out.
+pytestmark = pytest.mark.slow
 
 GROUP = -1001234567890
 USER = 555

@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from retrieval import SearchResult
+from testkit.telegram_server import FakeTelegram
 from tests.conftest import ROOT, running_bot
-from tests.telegram_server import FakeTelegram
+
+# Processes and the real Application over HTTP: `make quick` leaves these out.
+pytestmark = pytest.mark.slow
 
 
 def run_pytest(cwd: Path, *args: str, pythonpath: str, limit: float) -> tuple[str, float, int]:

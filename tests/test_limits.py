@@ -19,16 +19,16 @@ def test_forget_idle_drops_users_outside_the_window() -> None:
     limiter.check(1, 1)  # refused, and warned until 10
     limiter.check(2, 5)
     limiter.forget_idle(10)  # user 1's question is exactly one window old: forgotten
-    assert (set(limiter._asked), set(limiter._warned_until)) == ({2}, set())
+    assert limiter.remembered() == {2}
 
 
 def test_idle_users_are_swept_once_a_window_has_passed_since_the_last_sweep() -> None:
     limiter = RateLimiter(limit=1, window=10)
     limiter.check(1, 0)  # the first check sweeps
     limiter.check(2, 10)  # exactly one window later: not yet
-    assert set(limiter._asked) == {1, 2}
+    assert limiter.remembered() == {1, 2}
     limiter.check(3, 10.5)
-    assert set(limiter._asked) == {2, 3}
+    assert limiter.remembered() == {2, 3}
 
 
 def test_idle_users_are_forgotten_as_time_passes() -> None:
@@ -36,7 +36,7 @@ def test_idle_users_are_forgotten_as_time_passes() -> None:
     for user in range(100):
         limiter.check(user, 0)
     limiter.check(1000, 20)
-    assert set(limiter._asked) == {1000}
+    assert limiter.remembered() == {1000}
 
 
 def test_a_peek_does_not_count() -> None:

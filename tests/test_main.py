@@ -2,46 +2,40 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from testkit.process import BOT_COMMAND, bot_env
+from testkit.telegram_server import FakeTelegram
 from tests.conftest import QUIET, TOKEN, free_port, post_update
-from tests.telegram_server import FakeTelegram
+
+# Processes and the real Application over HTTP: `make quick` leaves these out.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ADMIN_"))}
-    env.update(values)
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 def spawn_bot(tmp_path: Path, base_url: str, **values: str) -> subprocess.Popen[str]:
     """`python -m bot` on the seed articles against the fake server at `base_url`."""
     env = bot_env(
-        tmp_path,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=base_url,
         CORPUS_DIR=str(ROOT / "seeds"),
         **values,
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+        BOT_COMMAND, cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
 
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=bot_env(tmp_path),
+        BOT_COMMAND, cwd=tmp_path, env=bot_env(),
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -54,8 +48,8 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
 def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -> None:
     secret = "1234567:AAsecret_value_that_must_not_leak_xxxxxxxx"
     done = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path,
-        env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many"),
+        BOT_COMMAND, cwd=tmp_path,
+        env=bot_env(TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many"),
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -69,8 +63,8 @@ def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path
     base_url = telegram.start()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bot"], cwd=tmp_path,
-            env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
+            BOT_COMMAND, cwd=tmp_path,
+            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
                         CORPUS_DIR=str(ROOT / "seeds")),
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
@@ -100,8 +94,8 @@ def test_unusable_corpus_dir_is_one_line_and_exit_2(
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "a.txt").write_bytes(b"Judul\n\n\xff\xfe bukan utf-8\n")
     done = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path,
-        env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus),
+        BOT_COMMAND, cwd=tmp_path,
+        env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus),
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -116,8 +110,8 @@ def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
     telegram.fail_next("deleteWebhook", 500, "Internal Server Error")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bot"], cwd=tmp_path,
-            env=bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
+            BOT_COMMAND, cwd=tmp_path,
+            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
                         CORPUS_DIR=str(ROOT / "seeds")),
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip

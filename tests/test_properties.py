@@ -12,7 +12,7 @@ from telegram.constants import MessageLimit
 from bot import render
 from bot.render import Lang, telegram_length
 from retrieval import Analyzer, CorpusError, Index, load_corpus
-from tests.telegram_server import parse_html
+from testkit.telegram_server import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = load_corpus(ROOT / "seeds")

@@ -20,7 +20,7 @@ from retrieval import (
     Source,
     Span,
 )
-from tests.telegram_server import parse_html
+from testkit.telegram_server import parse_html
 
 
 def make_hit(text: str, title: str = "Judul", heading: str | None = "Bagian") -> Hit:

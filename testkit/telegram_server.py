@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -132,8 +132,8 @@ class FakeTelegram:
     _server: ThreadingHTTPServer | None = None
 
     # ----------------------------------------------------------------- driving the test
-    def start(self) -> str:
-        """Serve in a thread; return the base URL for the bot (the token is appended)."""
+    def start(self, port: int = 0) -> str:
+        """Serve in a thread (on `port`, or a free one); return `base_url`."""
         state = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,10 +154,27 @@ class FakeTelegram:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        """The bot's `TELEGRAM_API_BASE_URL` for this server (the token is appended)."""
+        if self._server is None:
+            raise RuntimeError("the server has not started")
         return f"http://127.0.0.1:{self._server.server_port}/bot"
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the server still: nothing is served while the block runs.
+
+        Updates pushed in the block reach the bot in one batch; `sent` read in it stays put.
+        """
+        with self._changed:
+            yield
+            self._changed.notify_all()
 
     def stop(self) -> None:
         """Stop serving; calls still hanging or waiting to drop end now."""
@@ -253,11 +270,15 @@ class FakeTelegram:
             message["is_topic_message"] = True
         if edited_of is not None:
             message["edit_date"] = int(time.time())
-        kind = "edited_message" if edited_of else "message"
-        with self._changed:
-            self.updates.append({"update_id": next(self._update_ids), kind: message})
-            self._changed.notify_all()
+        self.push_update({"edited_message" if edited_of else "message": message})
         return message
+
+    def push_update(self, update: JSON) -> JSON:
+        """Queue any update (its `update_id` is given here) and return it."""
+        with self._changed:
+            self.updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+        return self.updates[-1]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Block until `predicate()` holds, or fail the test after `timeout` seconds."""
