@@ -103,7 +103,7 @@ def describe_errors(error: ValidationError) -> str:
     """
     parts = []
     for item in error.errors(include_input=False, include_url=False):
-        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"  # not "IDS.0"
         if item["type"] == "missing":
             message = "is not set"
         elif item["type"] == "value_error":

@@ -37,11 +37,18 @@ _BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 class ApiError(Exception):
     """A Bot API error response."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,9 @@ class FakeTelegram:
     confirmed: int = 0
     handed_out: int = 0
     topics: set[tuple[int, int]] = field(default_factory=set)
+    # Messages deleted from their chats (chat, message), and groups moved to a supergroup.
+    deleted: set[tuple[int, int]] = field(default_factory=set)
+    migrated: dict[int, int] = field(default_factory=dict)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -245,8 +255,15 @@ class FakeTelegram:
         thread_id: int | None = None,
         sticker: bool = False,
         edited_of: JSON | None = None,
+        photo: bool = False,
+        caption: str | None = None,
+        sender_chat: JSON | None = None,
     ) -> JSON:
-        """Queue a message update (or an edit of an earlier message) and return the message."""
+        """Queue a message update (or an edit of an earlier message) and return the message.
+
+        A `photo` may have a `caption`; with `sender_chat`, the message is sent on behalf of
+        that chat (an anonymous admin's, with `anonymous_admin()` as the sender).
+        """
         message: JSON = {
             "message_id": edited_of["message_id"] if edited_of else next(self._message_ids),
             "date": int(time.time()),
@@ -258,6 +275,19 @@ class FakeTelegram:
             if text.startswith("/"):
                 command = text.split(maxsplit=1)[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if photo:
+            message["photo"] = [
+                {"file_id": "p1", "file_unique_id": "p1", "width": 640, "height": 480}
+            ]
+        if caption is not None:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                command = caption.split(maxsplit=1)[0]
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": len(command)}
+                ]
+        if sender_chat is not None:
+            message["sender_chat"] = sender_chat
         if sticker:
             message["sticker"] = {
                 "file_id": "s1", "file_unique_id": "s1", "type": "regular",
@@ -272,6 +302,22 @@ class FakeTelegram:
             message["edit_date"] = int(time.time())
         self.push_update({"edited_message" if edited_of else "message": message})
         return message
+
+    @staticmethod
+    def anonymous_admin() -> JSON:
+        """The sender Telegram names for an anonymous group admin (`sender_chat` is the group)."""
+        return {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                "username": "GroupAnonymousBot"}  # fmt: skip
+
+    def delete(self, chat_id: int, message_id: int) -> None:
+        """Delete a message, as an anti-spam bot does: replies to it can no longer quote it."""
+        with self._changed:
+            self.deleted.add((chat_id, message_id))
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> None:
+        """Upgrade a group to a supergroup: what is sent to the old chat fails, naming the new."""
+        with self._changed:
+            self.migrated[chat_id] = new_chat_id
 
     def push_update(self, update: JSON) -> JSON:
         """Queue any update (its `update_id` is given here) and return it."""
@@ -341,6 +387,8 @@ class FakeTelegram:
             reply = {"ok": False, "error_code": error.code, "description": error.description}
             if error.retry_after is not None:
                 reply["parameters"] = {"retry_after": error.retry_after}
+            if error.migrate_to is not None:
+                reply["parameters"] = {"migrate_to_chat_id": error.migrate_to}
         data = json.dumps(reply).encode()
         if scripted and scripted.hang:
             self._stopping.wait(scripted.hang)
@@ -421,8 +469,18 @@ class FakeTelegram:
         self._check_thread(params)
         plain = self._check_text(params)
         chat_id = int(params["chat_id"])
-        reply = params.get("reply_parameters") or {}
+        reply = dict(params.get("reply_parameters") or {})
         with self._changed:
+            if chat_id in self.migrated:
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to=self.migrated[chat_id],
+                )
+            if (chat_id, reply.get("message_id")) in self.deleted:
+                if not reply.get("allow_sending_without_reply"):
+                    raise ApiError(400, "Bad Request: message to be replied not found")
+                reply = {}
             message: JSON = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),

@@ -484,3 +484,151 @@ async def test_replies_to_a_group_keep_to_its_flood_limit_and_other_chats_do_not
     at = [message["_at"] for message in sent]
     assert at[3] - at[0] < 0.4  # the other group and the private chat did not wait
     assert at[4] - at[1] >= 0.4 and at[5] - at[4] >= 0.4  # the first group's third and fourth
+
+
+# Telegram as it really is: anonymous admins, captions, deleted questions, migrated groups,
+# limits on every reply, the reload report and the articles' quirks.
+
+
+async def test_anonymous_admins_are_answered_and_limited_as_their_group(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    async with running_bot(telegram, corpus_dir, rate_limit_questions=2) as bot:
+        tg = bot.telegram
+        group, other, admin = tg.group(GROUP), tg.group(GROUP - 1), tg.anonymous_admin()
+        asked = tg.push(
+            group, admin, f"/tanya@{tg.bot_username} siapa presiden ukraina", sender_chat=group
+        )
+        tg.push(group, admin, f"@{tg.bot_username} kapan invasi dimulai", sender_chat=group)
+        # Anonymous admins everywhere share Telegram's one stand-in sender: the limits count
+        # the chat they post as, so another group's admin is not refused for this one's.
+        tg.push(other, admin, "/tanya siapa dubes rusia", sender_chat=other)
+        tg.push(group, admin, "/tanya siapa dubes rusia", sender_chat=group)  # third in GROUP
+        sent = await wait_sent(tg, 4)
+        await nothing_more_sent(tg, 4)
+    in_group = [m for m in sent if m["chat"]["id"] == GROUP]
+    assert in_group[0]["_reply_to"] == asked["message_id"] and "Zelenskyy" in in_group[0]["text"]
+    assert "Februari 2022" in in_group[1]["text"]
+    assert "Tunggu sekitar" in in_group[2]["text"]
+    (elsewhere,) = [m for m in sent if m["chat"]["id"] == GROUP - 1]
+    assert "Tolchenov" in elsewhere["text"]
+
+
+async def test_captions_are_questions(bot: RunningBot) -> None:
+    tg = bot.telegram
+    tg.push(tg.private_chat(USER), tg.user(USER), photo=True, caption="siapa presiden ukraina?")
+    asked = tg.push(
+        tg.group(GROUP),
+        tg.user(USER + 1),
+        photo=True,
+        caption=f"/tanya@{tg.bot_username} kapan invasi dimulai",
+    )
+    tg.push(tg.group(GROUP), tg.user(USER + 2), photo=True, caption="foto liburan")  # chatter
+    tg.push(tg.private_chat(USER + 3), tg.user(USER + 3), photo=True)  # no caption, no question
+    sent = await wait_sent(tg, 3)
+    await nothing_more_sent(tg, 3)
+    replies = {m["chat"]["id"]: m for m in sent}
+    assert "Zelenskyy" in replies[USER]["text"]
+    assert "Februari 2022" in replies[GROUP]["text"]
+    assert replies[GROUP]["_reply_to"] == asked["message_id"]
+    assert replies[USER + 3]["text"] == "Saya hanya bisa menjawab pertanyaan berupa teks."
+
+
+async def test_an_answer_to_a_deleted_question_is_still_sent(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = bot.telegram
+    with tg.batch():  # an anti-spam bot deletes the command before the bot answers
+        asked = tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
+        tg.delete(GROUP, asked["message_id"])
+    (reply,) = await wait_sent(tg, 1)
+    assert "Zelenskyy" in reply["text"]
+    assert reply["_reply_to"] is None  # sent without quoting what is gone
+    assert reply["_params"]["reply_parameters"]["allow_sending_without_reply"] is True
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_group_that_became_a_supergroup_gets_its_answer_there(bot: RunningBot) -> None:
+    tg = bot.telegram
+    old, new = -4242, -1009999999999
+    tg.migrate(old, new)
+    basic = {"id": old, "type": "group", "title": "Grup lama"}
+    tg.push(basic, tg.user(USER), "/tanya siapa presiden ukraina")
+    (reply,) = await wait_sent(tg, 1)
+    assert reply["chat"]["id"] == new
+    assert "Zelenskyy" in reply["text"]
+
+
+async def test_the_error_log_names_the_update_and_chat_not_the_person(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = bot.telegram
+
+    async def broken(question: str, k: int) -> SearchResult:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(bot.library, "search", broken)
+    caplog.set_level(logging.INFO)
+    tg.push(tg.group(GROUP), tg.user(USER), "/tanya rahasia pribadi saya")
+    await wait_sent(tg, 1)
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage().startswith("error while handling update ")
+    assert f"in chat {GROUP}: RuntimeError('index exploded')" in error.getMessage()
+    above_debug = "\n".join(r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG)
+    assert f"User{USER}" not in above_debug and "rahasia" not in above_debug
+
+
+async def test_every_reply_counts_against_the_limits_and_a_busy_group_is_told_once(
+    telegram: FakeTelegram, corpus_dir: Path
+) -> None:
+    async with running_bot(telegram, corpus_dir, rate_limit_chat_questions=3) as bot:
+        tg = bot.telegram
+        with tg.batch():
+            for user in range(6):  # help, stickers and questions from six members
+                kind = ("/help", None, "/tanya kapan invasi")[user % 3]
+                tg.push(tg.group(GROUP), tg.user(USER + user), kind, sticker=kind is None)
+        sent = await wait_sent(tg, 4)
+        await nothing_more_sent(tg, 4)
+    texts = [m["text"] for m in sent]
+    assert [t.startswith("Grup ini sedang banyak bertanya") for t in texts] == [
+        False,
+        False,
+        False,
+        True,
+    ]  # three replies (help, the sticker's, an answer), then one notice for the whole group
+
+
+async def test_the_reload_report_after_deletions_and_a_broken_save(
+    bot: RunningBot, corpus_dir: Path
+) -> None:
+    tg = bot.telegram
+    (corpus_dir / "gempa.txt").write_text("Gempa\n\nGempa di Cianjur kemarin.\n", "utf-8")
+    (corpus_dir / "banjir.txt").write_text("Banjir\n\nBanjir melanda Jakarta.\n", "utf-8")
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    await wait_sent(tg, 1)
+    (corpus_dir / "gempa.txt").unlink()
+    (corpus_dir / "banjir.txt").write_bytes("Banjir\n\nBanjir di Café.\n".encode("latin-1"))
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    _, report = await wait_sent(tg, 2)
+    text = report["text"]
+    assert "Dihapus:\n• gempa.txt" in text
+    assert "Rusak, versi sebelumnya tetap dipakai:\n• banjir.txt: bukan teks UTF-8 yang sah" in text
+    assert "Tidak ada file yang berubah" not in text and "dilewati" not in text
+    assert text.count("banjir.txt") == 1 and text.count("gempa.txt") == 1
+
+
+async def test_articles_with_the_same_title_are_told_apart_in_sources_and_answers(
+    bot: RunningBot, corpus_dir: Path
+) -> None:
+    tg = bot.telegram
+    (corpus_dir / "a.md").write_text("Banjir\n======\n\nAir naik setinggi satu meter.\n", "utf-8")
+    (corpus_dir / "b.txt").write_text("Banjir\n\nAir surut pada Selasa pagi.\n", "utf-8")
+    (corpus_dir / "c.txt").write_text("Judul Saja\n\nSubjudul Tanpa Isi\n", "utf-8")
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    (report,) = await wait_sent(tg, 1)
+    assert "c.txt: tidak ada paragraf" in report["text"]
+    tg.push(tg.private_chat(USER), tg.user(USER), "/sources")
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapan air surut")
+    _, sources, answer = await wait_sent(tg, 3)
+    assert "Banjir (a.md)" in sources["text"] and "Banjir (b.txt)" in sources["text"]
+    assert answer["text"].startswith("Banjir (b.txt)")

@@ -191,3 +191,103 @@ def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
         finally:
             process.kill()
             telegram.stop()
+
+
+def run_bot(tmp_path: Path, **values: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot` with `values` as settings, run to its end."""
+    return subprocess.run(
+        BOT_COMMAND, cwd=tmp_path, env=bot_env(**values),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"TOP_K": "0", "ADMIN_USER_IDS": "abc"},
+            "Cannot start: ADMIN_USER_IDS Input should be a valid integer, unable to parse string"
+            " as an integer; TOP_K Input should be greater than or equal to 1. See .env.example.",
+        ),
+        (
+            {"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081"},
+            "Cannot start: TELEGRAM_API_BASE_URL must end with /bot (the token is appended to it)",
+        ),
+    ],
+    ids=["numbers", "base-url"],
+)
+def test_a_settings_error_names_the_setting_and_only_a_token_error_the_token(
+    tmp_path: Path, values: dict[str, str], message: str
+) -> None:
+    done = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(ROOT / "seeds"), **values)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)
+    assert "BotFather" not in done.stderr and "TELEGRAM_BOT_TOKEN" not in done.stderr
+
+
+def test_an_unusable_index_cache_stops_start_up_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    done = run_bot(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        CORPUS_DIR=str(ROOT / "seeds"),
+        INDEX_CACHE=str(tmp_path / "a-file" / "index.npz"),
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert "ERROR bot: cannot start: INDEX_CACHE" in line
+    assert "cannot be used (its folder cannot be made" in line
+    assert "leave it empty to run without an index cache" in line
+
+
+def test_start_up_waits_for_telegram_then_answers(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there yet
+    log = tmp_path / "bot.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            BOT_COMMAND, cwd=tmp_path, stderr=stderr, text=True,
+            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(ROOT / "seeds"),
+                        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot/"),  # a trailing /
+        )  # fmt: skip
+    telegram = FakeTelegram(TOKEN)
+    try:
+        deadline = time.monotonic() + 30
+        while log.read_text().count("cannot reach Telegram") < 2:  # tried at 0 s and 1 s
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        telegram.start(port)
+        telegram.push(telegram.private_chat(9), telegram.user(9), "siapa presiden ukraina")
+        (reply,) = telegram.wait_sent(1, timeout=30)
+        assert "Zelenskyy" in reply["text"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        telegram.stop()
+    err = log.read_text()
+    warnings = [line for line in err.splitlines() if " WARNING " in line]
+    assert warnings[0].endswith("cannot reach Telegram (httpx.ConnectError: All connection "
+                                "attempts failed); trying again in 1 s")  # fmt: skip
+    assert all("cannot reach Telegram" in line for line in warnings)
+    assert "Traceback" not in err and TOKEN.split(":")[1] not in err
+
+
+def test_stopped_while_waiting_for_telegram_exits_cleanly(tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            BOT_COMMAND, cwd=tmp_path, stderr=stderr, text=True,
+            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(ROOT / "seeds"),
+                        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{free_port()}/bot"),
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "cannot reach Telegram" not in log.read_text():
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+    err = log.read_text()
+    assert "stopped before Telegram answered" in err and "Traceback" not in err
