@@ -490,8 +490,13 @@ async def test_replies_to_a_group_keep_to_its_flood_limit_and_other_chats_do_not
 # limits on every reply, the reload report and the articles' quirks.
 
 
+def assert_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing the bot logged carried a traceback."""
+    assert not [r.getMessage() for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
 async def test_anonymous_admins_are_answered_and_limited_as_their_group(
-    telegram: FakeTelegram, corpus_dir: Path
+    telegram: FakeTelegram, corpus_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(telegram, corpus_dir, rate_limit_questions=2) as bot:
         tg = bot.telegram
@@ -512,9 +517,10 @@ async def test_anonymous_admins_are_answered_and_limited_as_their_group(
     assert "Tunggu sekitar" in in_group[2]["text"]
     (elsewhere,) = [m for m in sent if m["chat"]["id"] == GROUP - 1]
     assert "Tolchenov" in elsewhere["text"]
+    assert_no_traceback(caplog)
 
 
-async def test_captions_are_questions(bot: RunningBot) -> None:
+async def test_captions_are_questions(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
     tg = bot.telegram
     tg.push(tg.private_chat(USER), tg.user(USER), photo=True, caption="siapa presiden ukraina?")
     asked = tg.push(
@@ -532,6 +538,7 @@ async def test_captions_are_questions(bot: RunningBot) -> None:
     assert "Februari 2022" in replies[GROUP]["text"]
     assert replies[GROUP]["_reply_to"] == asked["message_id"]
     assert replies[USER + 3]["text"] == "Saya hanya bisa menjawab pertanyaan berupa teks."
+    assert_no_traceback(caplog)
 
 
 async def test_an_answer_to_a_deleted_question_is_still_sent(
@@ -546,9 +553,12 @@ async def test_an_answer_to_a_deleted_question_is_still_sent(
     assert reply["_reply_to"] is None  # sent without quoting what is gone
     assert reply["_params"]["reply_parameters"]["allow_sending_without_reply"] is True
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert_no_traceback(caplog)
 
 
-async def test_a_group_that_became_a_supergroup_gets_its_answer_there(bot: RunningBot) -> None:
+async def test_a_group_that_became_a_supergroup_gets_its_answer_there(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
     tg = bot.telegram
     old, new = -4242, -1009999999999
     tg.migrate(old, new)
@@ -557,6 +567,7 @@ async def test_a_group_that_became_a_supergroup_gets_its_answer_there(bot: Runni
     (reply,) = await wait_sent(tg, 1)
     assert reply["chat"]["id"] == new
     assert "Zelenskyy" in reply["text"]
+    assert_no_traceback(caplog)
 
 
 async def test_the_error_log_names_the_update_and_chat_not_the_person(
@@ -579,7 +590,7 @@ async def test_the_error_log_names_the_update_and_chat_not_the_person(
 
 
 async def test_every_reply_counts_against_the_limits_and_a_busy_group_is_told_once(
-    telegram: FakeTelegram, corpus_dir: Path
+    telegram: FakeTelegram, corpus_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(telegram, corpus_dir, rate_limit_chat_questions=3) as bot:
         tg = bot.telegram
@@ -596,10 +607,11 @@ async def test_every_reply_counts_against_the_limits_and_a_busy_group_is_told_on
         False,
         True,
     ]  # three replies (help, the sticker's, an answer), then one notice for the whole group
+    assert_no_traceback(caplog)
 
 
 async def test_the_reload_report_after_deletions_and_a_broken_save(
-    bot: RunningBot, corpus_dir: Path
+    bot: RunningBot, corpus_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg = bot.telegram
     (corpus_dir / "gempa.txt").write_text("Gempa\n\nGempa di Cianjur kemarin.\n", "utf-8")
@@ -615,10 +627,11 @@ async def test_the_reload_report_after_deletions_and_a_broken_save(
     assert "Rusak, versi sebelumnya tetap dipakai:\n• banjir.txt: bukan teks UTF-8 yang sah" in text
     assert "Tidak ada file yang berubah" not in text and "dilewati" not in text
     assert text.count("banjir.txt") == 1 and text.count("gempa.txt") == 1
+    assert_no_traceback(caplog)
 
 
 async def test_articles_with_the_same_title_are_told_apart_in_sources_and_answers(
-    bot: RunningBot, corpus_dir: Path
+    bot: RunningBot, corpus_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg = bot.telegram
     (corpus_dir / "a.md").write_text("Banjir\n======\n\nAir naik setinggi satu meter.\n", "utf-8")
@@ -632,3 +645,23 @@ async def test_articles_with_the_same_title_are_told_apart_in_sources_and_answer
     _, sources, answer = await wait_sent(tg, 3)
     assert "Banjir (a.md)" in sources["text"] and "Banjir (b.txt)" in sources["text"]
     assert answer["text"].startswith("Banjir (b.txt)")
+    assert_no_traceback(caplog)
+
+
+async def test_an_answer_of_long_passages_is_one_message(
+    bot: RunningBot, corpus_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = bot.telegram
+    sections = "\n\n".join(
+        f"Bagian {n}\n\n" + f"Kapal selam nomor {n} berlayar jauh ke laut dalam. " * 30
+        for n in range(1, 4)
+    )
+    (corpus_dir / "kapal.txt").write_text(f"Kapal Selam\n\n{sections}\n", encoding="utf-8")
+    tg.push(tg.private_chat(ADMIN), tg.user(ADMIN), "/reload")
+    await wait_sent(tg, 1)
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapal selam berlayar jauh")
+    _, answer = await wait_sent(tg, 2)
+    await nothing_more_sent(tg, 2)
+    assert answer["_params"]["text"].count("<blockquote>") == 3  # three passages, one message
+    assert len(answer["text"]) <= MessageLimit.MAX_TEXT_LENGTH
+    assert_no_traceback(caplog)
