@@ -33,11 +33,16 @@ def spawn_bot(tmp_path: Path, base_url: str, **values: str) -> subprocess.Popen[
     )  # fmt: skip
 
 
-def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        BOT_COMMAND, cwd=tmp_path, env=bot_env(),
+def run_bot(tmp_path: Path, **values: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot` with `values` as settings, run to its end."""
+    return subprocess.run(
+        BOT_COMMAND, cwd=tmp_path, env=bot_env(**values),
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
+
+
+def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    done = run_bot(tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "TELEGRAM_BOT_TOKEN is not set" in done.stderr
@@ -47,11 +52,7 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -> None:
     secret = "1234567:AAsecret_value_that_must_not_leak_xxxxxxxx"
-    done = subprocess.run(
-        BOT_COMMAND, cwd=tmp_path,
-        env=bot_env(TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many"),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=secret + " !", TOP_K="many")
     assert done.returncode == 2
     assert "TELEGRAM_BOT_TOKEN does not look like a bot token" in done.stderr
     assert "TOP_K" in done.stderr
@@ -62,12 +63,12 @@ def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path
     telegram = FakeTelegram("7654321:AAAnotherTokenTheServerExpects_0123456789")
     base_url = telegram.start()
     try:
-        done = subprocess.run(
-            BOT_COMMAND, cwd=tmp_path,
-            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
-                        CORPUS_DIR=str(ROOT / "seeds")),
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        done = run_bot(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            CORPUS_DIR=str(ROOT / "seeds"),
+        )
     finally:
         telegram.stop()
     assert done.returncode == 2
@@ -93,11 +94,7 @@ def test_unusable_corpus_dir_is_one_line_and_exit_2(
     (tmp_path / "a-file.txt").write_text("Judul\n\nIsi.\n", encoding="utf-8")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "a.txt").write_bytes(b"Judul\n\n\xff\xfe bukan utf-8\n")
-    done = subprocess.run(
-        BOT_COMMAND, cwd=tmp_path,
-        env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=corpus)
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert f" ERROR bot: cannot start: {reason}{corpus} (set CORPUS_DIR to a folder" in line
@@ -109,12 +106,12 @@ def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
     # Start-up waits out Telegram being unreachable; a failure once it answered is unexpected.
     telegram.fail_next("deleteWebhook", 500, "Internal Server Error")
     try:
-        done = subprocess.run(
-            BOT_COMMAND, cwd=tmp_path,
-            env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base_url,
-                        CORPUS_DIR=str(ROOT / "seeds")),
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        done = run_bot(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            CORPUS_DIR=str(ROOT / "seeds"),
+        )
     finally:
         telegram.stop()
     assert done.returncode == 1
@@ -191,14 +188,6 @@ def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
         finally:
             process.kill()
             telegram.stop()
-
-
-def run_bot(tmp_path: Path, **values: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot` with `values` as settings, run to its end."""
-    return subprocess.run(
-        BOT_COMMAND, cwd=tmp_path, env=bot_env(**values),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
