@@ -168,12 +168,16 @@ class _Query:
             most).
         optional: Each optional (question phrase) stem's share, on the same scale.
         answer_type: The kind of word that answers it.
+        own_stems: The columns of its words' stems, which cannot be their own answer.
+        own_surfaces: The columns of its words' exact forms, likewise.
     """
 
     terms: tuple[_QueryTerm, ...]
     shares: Mapping[str, float]
     optional: Mapping[str, float]
     answer_type: AnswerType
+    own_stems: npt.NDArray[np.int64]
+    own_surfaces: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +334,7 @@ class _Words:
             raise ValueError("the saved index does not match its vocabularies")
         return cls(stem_of, starts, words, answers)
 
-    def of(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+    def of(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.integer[Any]], ...]:
         """The words of `rows` one after another (exact-form columns), with what bounds them.
 
         Also, for each word: the position in `rows` of its passage, and where that passage's
@@ -343,7 +347,7 @@ class _Words:
         end = first + np.repeat(lengths, lengths)
         words = self.words[np.repeat(starts, lengths) + np.arange(first.size) - first]
         owner = np.repeat(np.arange(rows.size), lengths)
-        return words.astype(np.int64), owner, first, end
+        return words, owner, first, end
 
 
 class Index:
@@ -463,7 +467,17 @@ class Index:
             for position, term in enumerate(asked.terms)
         )
         shares, optional = self._shares(terms)
-        return _Query(terms, shares, optional, asked.answer_type)
+        stems, surfaces = self._fields.stems.vocabulary, self._fields.exact.vocabulary
+        own_stems = [col for t in terms if (col := stems.get(t.stem)) is not None]
+        own_surfaces = [col for t in terms if (col := surfaces.get(t.surface)) is not None]
+        return _Query(
+            terms,
+            shares,
+            optional,
+            asked.answer_type,
+            np.array(own_stems, dtype=np.int64),
+            np.array(own_surfaces, dtype=np.int64),
+        )
 
     def _resolve_word(self, term: Term, optional: bool) -> _QueryTerm:
         """One question word as the index knows it: itself, or the closest known word."""
@@ -598,13 +612,11 @@ class Index:
         return fit
 
     def _possible_answers(
-        self, query: _Query, words: npt.NDArray[np.int64]
+        self, query: _Query, words: npt.NDArray[np.integer[Any]]
     ) -> npt.NDArray[np.bool_]:
         """Which of `words` could answer: of the expected type, and not the question's own."""
-        stems, surfaces = self._fields.stems.vocabulary, self._fields.exact.vocabulary
-        own_stems = [col for t in query.terms if (col := stems.get(t.stem)) is not None]
-        own_surfaces = [col for t in query.terms if (col := surfaces.get(t.surface)) is not None]
-        possible = ~np.isin(self._words.stem_of[words], own_stems) & ~np.isin(words, own_surfaces)
+        possible = ~np.isin(self._words.stem_of[words], query.own_stems)
+        possible &= ~np.isin(words, query.own_surfaces)
         if query.answer_type in self._words.answers:
             possible &= self._words.answers[query.answer_type][words]
         return possible
