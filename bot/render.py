@@ -165,6 +165,7 @@ _SKIPS_ID = {
     Skip.NO_PARAGRAPH: "tidak ada paragraf (judul saja belum menjadi artikel)",
     Skip.BAD_NAME: "nama file bukan UTF-8 yang sah",
     Skip.BROKEN_LINK: "tautan simbolik yang rusak",
+    Skip.BAD_FRONT_MATTER: "front matter tidak bisa dipakai ({0})",
 }
 _FAILURES = {
     Failure.NO_DIRECTORY: {
