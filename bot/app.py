@@ -96,6 +96,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application = (
         builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_file_url)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

@@ -67,6 +67,7 @@ def make_settings(telegram: FakeTelegram, corpus_dir: Path, **overrides: object)
     values: dict[str, object] = {
         "telegram_bot_token": TOKEN,
         "telegram_api_base_url": telegram.base_url,
+        "telegram_api_base_file_url": telegram.file_base_url,
         "admin_user_ids": str(ADMIN),
         "corpus_dir": corpus_dir,
         **overrides,
