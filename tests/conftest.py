@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.library import Library
 from retrieval import open_index
 from testkit.telegram_server import JSON, FakeTelegram
+from tests.page_server import PageServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
@@ -51,6 +52,15 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
     server = FakeTelegram(TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pages() -> Iterator[PageServer]:
+    """The local web server of saved and hostile pages (tests/page_server.py)."""
+    server = PageServer()
     server.start()
     yield server
     server.stop()
