@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     # Where the bot downloads files sent to it (getFile's file_path is appended).
     telegram_api_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Adding articles from links (bot/fetch.py).
+    ingest_allow_private_hosts: bool = False
+    ingest_fetch_timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("telegram_bot_token")
     @classmethod
