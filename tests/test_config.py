@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -152,3 +153,9 @@ def test_bad_ingest_settings_are_named(values: dict[str, object], message: str) 
     with pytest.raises(ValidationError) as error:
         settings(**values)
     assert message in describe_errors(error.value)
+
+
+def test_every_setting_is_described_in_env_example() -> None:
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text("utf-8")
+    names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line[:40]}
+    assert {name.upper() for name in Settings.model_fields} <= names
