@@ -32,6 +32,10 @@ from retrieval.corpus import DEFAULT_MAX_FILE_BYTES, read_article
 from retrieval.webpage import html_article
 
 logger = logging.getLogger(__name__)
+# trafilatura and htmldate log the page's address (an admin's message) at WARNING, and a page
+# they cannot parse as an ERROR; the bot's reply and its own log line say what happened.
+for _extractor in ("trafilatura", "htmldate"):
+    logging.getLogger(_extractor).setLevel(logging.CRITICAL)
 
 # The largest upload downloaded: the loader's limit for an article file (an HTML page's article
 # is smaller than the page).

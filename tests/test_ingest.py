@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -239,3 +240,12 @@ async def test_removing_reloads_and_the_only_article_stays(ingest: Ingest) -> No
     assert isinstance(removed, Removed) and removed.report.changes.removed == ("gempa.md",)
     assert [a.name for a in load_corpus(ingest.library.directory).articles] == [name]
     assert [p.name for p in ingest.library.directory.iterdir()] == [name]
+
+
+async def test_the_extractors_log_nothing_about_a_refused_page(
+    ingest: Ingest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "bot")
+    for data in (b"", b"\x00\x01", b"<html><body><nav>Beranda</nav></body></html>"):
+        assert await ingest.upload("x.html", ".html", data) == Refused(Refusal.NO_ARTICLE)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
