@@ -23,14 +23,18 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     Defaults,
     MessageHandler,
     filters,
 )
 
+from bot.admin import LINK_ONLY, Admin
 from bot.config import TOKEN_PATTERN, Settings
+from bot.fetch import FetchPolicy, address_rule
 from bot.handlers import ASK_COMMANDS, Handlers
+from bot.ingest import Ingest
 from bot.library import Library
 from bot.limits import Quotas, RateLimiter
 
@@ -49,7 +53,12 @@ GROUP_COMMANDS = (
     BotCommand("ask", "Ask about the articles"),
     *PRIVATE_COMMANDS,
 )
-ADMIN_COMMANDS = (*PRIVATE_COMMANDS, BotCommand("reload", "Muat ulang artikel / reload articles"))
+ADMIN_COMMANDS = (
+    *PRIVATE_COMMANDS,
+    BotCommand("reload", "Muat ulang artikel / reload articles"),
+    BotCommand("add", "Tambah artikel dari tautan / add an article from a link"),
+    BotCommand("remove", "Hapus artikel / remove an article"),
+)
 
 
 class HandledQueue(asyncio.Queue[object]):
@@ -96,6 +105,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application = (
         builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_file_url)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -124,15 +134,32 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
         ),
     )
+    policy = FetchPolicy(
+        allowed=address_rule(settings.ingest_allow_private_hosts),
+        timeout=settings.ingest_fetch_timeout,
+    )
+    admin = Admin(Ingest(library, policy), settings.admin_user_ids, handlers.courier)
     # Edits are not answered again: one question, one answer (the help text says so).
     new = filters.UpdateType.MESSAGE
+    # An admin's documents and lone links in a private chat add articles; anyone else's go on
+    # to the question handler (a document is "not text", a link alone is no question).
+    admin_private = new & filters.ChatType.PRIVATE & filters.User(user_id=settings.admin_user_ids)
     application.add_handlers(
         [
             CommandHandler(["start", "help"], handlers.help, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
             CommandHandler(ASK_COMMANDS, handlers.ask, filters=new),
-            # Not blocking: questions keep being answered while a reload builds its index.
+            # Not blocking: questions keep being answered while a reload builds its index,
+            # and while an article is downloaded, fetched, checked and loaded.
             CommandHandler("reload", handlers.reload, filters=new, block=False),
+            CommandHandler("add", admin.add, filters=new, block=False),
+            CommandHandler("remove", admin.remove, filters=new),
+            MessageHandler(admin_private & filters.Document.ALL, admin.document, block=False),
+            MessageHandler(
+                admin_private & ~filters.COMMAND & filters.Regex(LINK_ONLY), admin.link, block=False
+            ),
+            CallbackQueryHandler(admin.button, pattern=r"^rm", block=False),
+            CallbackQueryHandler(handlers.sources_page),
             # Text and anything with a caption (photos, documents, videos): a command in a
             # caption comes here too, since PTB reads commands in text only.
             MessageHandler(new & ~filters.COMMAND & ~filters.StatusUpdate.ALL, handlers.message),
@@ -202,7 +229,7 @@ def run(settings: Settings, library: Library) -> bool:
     finally:
         for stop in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(stop)
-    updates = [Update.MESSAGE]
+    updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(

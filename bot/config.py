@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Where the bot downloads files sent to it (getFile's file_path is appended).
+    telegram_api_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Adding articles from links (bot/fetch.py).
+    ingest_allow_private_hosts: bool = False
+    ingest_fetch_timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -58,6 +63,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must end with /bot (the token is appended to it), "
                 "such as https://api.telegram.org/bot"
+            )
+        return url
+
+    @field_validator("telegram_api_base_file_url")
+    @classmethod
+    def _file_url_shape(cls, value: str) -> str:
+        """An http(s) URL ending in /bot, which the token is appended to (PTB's base_file_url)."""
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.netloc
+            or not parts.path.endswith("/bot")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                "must be an http or https URL ending with /bot (the token is appended to it), "
+                "such as https://api.telegram.org/file/bot"
             )
         return url
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import httpx
-from telegram import Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
@@ -62,6 +62,7 @@ class Outgoing:
     html: bool = True
     in_topic: bool = True
     chat: int | None = None  # another chat than the question's: a group's new supergroup
+    markup: InlineKeyboardMarkup | None = None  # buttons under the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,13 @@ def _fallback(reason: str, outgoing: Outgoing) -> Plan:
         return Plan(
             Remedy.SPLIT,
             then=tuple(
-                replace(outgoing, text=part, html=False, quote=outgoing.quote and i == 0)
+                replace(
+                    outgoing,
+                    text=part,
+                    html=False,
+                    quote=outgoing.quote and i == 0,
+                    markup=outgoing.markup if i == len(parts) - 1 else None,
+                )
                 for i, part in enumerate(parts)
             ),
         )
@@ -137,11 +144,21 @@ class Courier:
     def __init__(self) -> None:
         self._refusing: set[int] = set()
 
-    async def reply(self, message: Message, texts: Sequence[str]) -> None:
-        """Send `texts` in reply to `message`; the first one quotes it in groups."""
+    async def reply(
+        self,
+        message: Message,
+        texts: Sequence[str],
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Send `texts` in reply to `message`; the first one quotes it in groups.
+
+        `markup` (buttons) goes under the last one.
+        """
         group = message.chat.type != ChatType.PRIVATE
         for position, text in enumerate(texts):
-            if not await self._deliver(message, Outgoing(text, quote=group and position == 0)):
+            buttons = markup if position == len(texts) - 1 else None
+            outgoing = Outgoing(text, quote=group and position == 0, markup=buttons)
+            if not await self._deliver(message, outgoing):
                 return
 
     async def _deliver(self, message: Message, outgoing: Outgoing) -> bool:
@@ -156,7 +173,10 @@ class Courier:
             try:
                 if current.chat is not None:
                     await message.get_bot().send_message(
-                        current.chat, current.text, parse_mode=parse_mode
+                        current.chat,
+                        current.text,
+                        parse_mode=parse_mode,
+                        reply_markup=current.markup,
                     )
                 else:
                     await message.reply_text(
@@ -164,6 +184,7 @@ class Courier:
                         do_quote=current.quote,
                         parse_mode=parse_mode,
                         message_thread_id=message.message_thread_id if in_topic else None,
+                        reply_markup=current.markup,
                     )
             except TelegramError as error:
                 failures += 1
@@ -205,3 +226,29 @@ class Courier:
                 )
             case Remedy.GIVE_UP:
                 logger.error("could not send a reply to chat %s: %s", chat, error)
+
+
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
+    """Replace the text (and buttons) of the message whose button was pressed.
+
+    Pressing a button twice asks for the text it shows already, which Telegram refuses as
+    "message is not modified": that is no failure. Other failures (the message was deleted,
+    or is too old to edit) are logged; the press has been answered anyway.
+
+    Returns:
+        Whether the message shows `text` now.
+    """
+    if not isinstance(query.message, Message):  # older than 48 hours: Telegram hides it
+        logger.info("a button was pressed under a message that can no longer be edited")
+        return False
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" in str(error).lower():
+            return True
+        logger.warning("could not edit a message after a button press: %s", error)
+        return False
+    except TelegramError as error:
+        logger.warning("could not edit a message after a button press: %s", error)
+        return False
+    return True

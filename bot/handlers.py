@@ -21,8 +21,8 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
-from bot.delivery import Courier
+from bot import buttons, render
+from bot.delivery import Courier, edit
 from bot.library import Library
 from bot.limits import Quotas
 from bot.render import Lang, clip
@@ -156,8 +156,27 @@ class Handlers:
         message, lang = _narrow(update)
         if message is None or not await self._admitted(message, lang):
             return
-        corpus = self.library.snapshot.corpus
-        await self.courier.reply(message, render.sources_message(corpus, lang))
+        pages = render.sources_message(self.library.snapshot.corpus, lang)
+        markup = buttons.sources_keyboard(0, len(pages), lang)
+        await self.courier.reply(message, pages[:1], markup)
+
+    async def sources_page(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press of a /sources page button: that page, in the same message.
+
+        Any other button that reaches here (one of an older version of the bot) is answered,
+        so the client stops waiting, and otherwise ignored.
+        """
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        press = buttons.parse(query.data)
+        if press is None or press.kind is not buttons.Kind.SOURCES_PAGE:
+            return
+        lang = Lang.of(query.from_user.language_code)
+        pages = render.sources_message(self.library.snapshot.corpus, lang)
+        page = min(press.page, len(pages) - 1)
+        await edit(query, pages[page], buttons.sources_keyboard(page, len(pages), lang))
 
     async def ask(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask and /tanya: the question follows the command."""

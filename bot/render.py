@@ -5,10 +5,12 @@ Everything here is pure: text in, message strings out.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Sequence
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from telegram.constants import MessageLimit
 
@@ -31,6 +33,12 @@ PASSAGE_LIMIT = 1200
 MIN_PASSAGE = 300
 # Titles and headings longer than this are cut (a title is a whole line of an article file).
 LABEL_LIMIT = 200
+# /sources shows at most this many articles a page (pages have buttons to turn them).
+SOURCES_PER_PAGE = 10
+_MONTHS = {
+    "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -165,6 +173,7 @@ _SKIPS_ID = {
     Skip.NO_PARAGRAPH: "tidak ada paragraf (judul saja belum menjadi artikel)",
     Skip.BAD_NAME: "nama file bukan UTF-8 yang sah",
     Skip.BROKEN_LINK: "tautan simbolik yang rusak",
+    Skip.BAD_FRONT_MATTER: "front matter tidak bisa dipakai ({0})",
 }
 _FAILURES = {
     Failure.NO_DIRECTORY: {
@@ -233,10 +242,10 @@ def answer(result: SearchResult, lang: Lang, example: str, corpus: Corpus) -> li
         if result.abstention in {Abstention.EMPTY, Abstention.NO_WORDS}:
             return [text("no_words", lang, example=example)]
         return [text("not_found", lang)]
-    return pack(_quotes(result.hits, corpus))
+    return pack(_quotes(result.hits, corpus, lang))
 
 
-def _quotes(hits: Sequence[Hit], corpus: Corpus) -> list[str]:
+def _quotes(hits: Sequence[Hit], corpus: Corpus, lang: Lang = Lang.ID) -> list[str]:
     """The hits quoted so that together they fit one message when they can.
 
     Each passage is trimmed around its best sentence; when the quotes are too long together,
@@ -245,24 +254,80 @@ def _quotes(hits: Sequence[Hit], corpus: Corpus) -> list[str]:
     """
     limit, budget = MessageLimit.MAX_TEXT_LENGTH, PASSAGE_LIMIT
     while True:
-        quotes = [quote(hit, corpus.label(hit.passage.file), budget) for hit in hits]
+        quotes = [
+            quote(
+                hit,
+                corpus.label(hit.passage.file),
+                budget,
+                source=source_line(corpus.article(hit.passage.file), lang),
+            )
+            for hit in hits
+        ]
         length = telegram_length("\n\n".join(quotes))
         if length <= limit or budget == MIN_PASSAGE:
             return quotes
         budget = max(MIN_PASSAGE, int(budget * limit / length * 0.95))
 
 
-def quote(hit: Hit, title: str | None = None, limit: int = PASSAGE_LIMIT) -> str:
-    """One passage: title › heading, then the passage with matched words in bold.
+def quote(
+    hit: Hit, title: str | None = None, limit: int = PASSAGE_LIMIT, source: str | None = None
+) -> str:
+    """One passage: title › heading, its source, then the passage with matched words in bold.
 
     `title` is the article's title as people see it (the passage's own title by default); a
     passage longer than `limit` characters is trimmed to the part around its best sentence.
+    `source` is the article's `source_line`, shown under the title when it has one.
     """
     passage = hit.passage
     place = f"<b>{escape(clip(title or passage.title))}</b>"
     if passage.heading:
         place += f" › <i>{escape(clip(passage.heading))}</i>"
+    if source:
+        place += f"\n{source}"
     return f"{place}\n<blockquote>{_marked(hit, limit)}</blockquote>"
+
+
+def format_date(iso: str, lang: Lang) -> str:
+    """An ISO date as people read it in `lang`: `1 Mar 2025`, `1 Agu 2025` (as given if not one)."""
+    try:
+        day = dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day} {_MONTHS[lang.value][day.month - 1]} {day.year}"
+
+
+def source_line(article: Article | None, lang: Lang) -> str | None:
+    """Where and when an article was published, as HTML: `Kompas · 1 Mar 2025`.
+
+    It links to the article's address when it has one (the site then defaults to the
+    address's host); None for an article with no metadata.
+    """
+    if article is None:
+        return None
+    url = article.url if article.url and _web(article.url) else None
+    site = article.site or (_host(url) if url else None)
+    parts = [
+        clip(part, 80) for part in (site, article.date and format_date(article.date, lang)) if part
+    ]
+    if not parts:
+        return None
+    label = escape(" · ".join(parts))
+    if url is None:
+        return label
+    return f'<a href="{html.escape(url, quote=True)}">{label}</a>'
+
+
+def _web(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+
+
+def _host(url: str) -> str | None:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
 
 
 def _marked(hit: Hit, limit: int) -> str:
@@ -365,14 +430,45 @@ def help_message(
 
 
 def sources_message(corpus: Corpus, lang: Lang) -> list[str]:
-    """/sources: every article with its sections."""
+    """/sources: every article with its source and sections, as pages of one message each.
+
+    A page holds at most `SOURCES_PER_PAGE` articles and fits one message; the bot shows the
+    first with buttons to turn the pages. An article too long for a page loses its last
+    sections.
+    """
     head = "📚 <b>Articles</b>" if lang is Lang.EN else "📚 <b>Daftar artikel</b>"
-    blocks = [head]
+    # Room for the head with its page number, and the blank lines between articles.
+    budget = MessageLimit.MAX_TEXT_LENGTH - telegram_length(head) - 20
+    pages: list[list[str]] = [[]]
+    used = 0
     for number, article in enumerate(corpus.articles, 1):
         lines = [f"{number}. <b>{escape(clip(corpus.label(article.name)))}</b>"]
+        if source := source_line(article, lang):
+            lines.append(f"   {source}")
         lines += [f"   › {escape(clip(h))}" for h in article.headings]
-        blocks.append("\n".join(lines))
-    return pack(blocks)
+        block = _fitted(lines, budget)
+        size = telegram_length(block) + 2
+        if pages[-1] and (len(pages[-1]) == SOURCES_PER_PAGE or used + size > budget):
+            pages.append([])
+            used = 0
+        pages[-1].append(block)
+        used += size
+    count = len(pages)
+    return [
+        "\n\n".join([f"{head} ({number}/{count})" if count > 1 else head, *blocks])
+        for number, blocks in enumerate(pages, 1)
+    ]
+
+
+def _fitted(lines: list[str], budget: int) -> str:
+    """The lines of an article's block, the last ones left out (marked `› …`) to fit `budget`."""
+    block = "\n".join(lines)
+    while telegram_length(block) > budget and len(lines) > 1:
+        lines = lines[: max(1, len(lines) // 2)]
+        block = "\n".join([*lines, "   › …"])
+    if telegram_length(block) > budget:
+        block = escape(clip(to_plain(block), budget // 2))
+    return block
 
 
 def reload_message(report: ReloadReport, lang: Lang) -> list[str]:

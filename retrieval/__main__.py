@@ -12,11 +12,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from retrieval.chat import Register
-from retrieval.corpus import CorpusError, load_corpus
+from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import Hit, Index, SearchResult
 from retrieval.text import Analyzer
 
@@ -30,8 +31,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def as_json(result: SearchResult) -> str:
-    """One result as a single JSON line."""
+def as_json(result: SearchResult, corpus: Corpus | None = None) -> str:
+    """One result as a single JSON line.
+
+    Each hit carries its article's `url` and publication `date` (from its front matter; null
+    without), looked up in `corpus`.
+    """
+    articles = {a.name: a for a in corpus.articles} if corpus else {}
     return json.dumps(
         {
             "query": result.query,
@@ -49,6 +55,8 @@ def as_json(result: SearchResult) -> str:
                     "score": round(hit.score, 6),
                     "confidence": round(hit.confidence, 4),
                     "matched": list(hit.matched),
+                    "url": (article := articles.get(hit.passage.file)) and article.url,
+                    "date": article and article.date,
                 }
                 for hit in result.hits
             ],
@@ -107,7 +115,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin) -> int:
         print(f"skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
     index = Index(corpus.passages, Analyzer.default())
     questions = args.question or (line.rstrip("\n") for line in stdin if line.strip())
-    render = as_json if args.json else as_text
+    render = partial(as_json, corpus=corpus) if args.json else as_text
     for question in questions:
         print(render(index.search(question, args.top_k)), flush=True)
     return 0

@@ -52,7 +52,9 @@ from retrieval.text import ANALYZER_VERSION, Analyzer, load_word_list, load_word
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "4"
+# 5: articles carry their front matter's metadata (url, date, author, site).
+CACHE_VERSION = "5"
+_METADATA = ("url", "date", "author", "site")
 # The language data that shapes the index (the question side's lists do not).
 _DATA_FILES = ("stopwords.txt", "slang.tsv", "boilerplate.txt", "answer_words.tsv")
 # How much lower a build process's CPU priority is.
@@ -255,7 +257,14 @@ def read_cache(cache_file: Path, key: str) -> Opened | None:
 
 def _articles(saved: Iterable[dict[str, Any]]) -> tuple[Article, ...]:
     return tuple(
-        Article(a["name"], a["title"], tuple(a["headings"]), a["passages"], a["digest"])
+        Article(
+            a["name"],
+            a["title"],
+            tuple(a["headings"]),
+            a["passages"],
+            a["digest"],
+            **{meta: a.get(meta) for meta in _METADATA},
+        )
         for a in saved
     )
 

@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from retrieval.frontmatter import FrontMatterError, Metadata, split_front_matter
 from retrieval.text import load_word_list
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
@@ -174,13 +175,32 @@ def _indexes(values: npt.NDArray[Any], size: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """An article file that loaded, with the sections it has and a digest of its bytes."""
+    """An article file that loaded, with the sections it has and a digest of its bytes.
+
+    The metadata fields come from a Markdown article's front matter (see
+    `retrieval.frontmatter`); they are None where it has none, as for every `.txt` article.
+
+    Attributes:
+        name: The file's name in the corpus directory.
+        title: The article's title.
+        headings: Its section headings, in order, each once.
+        passages: How many paragraphs it has.
+        digest: A digest of the file's bytes.
+        url: Where it was published (http or https).
+        date: When it was published, ISO `YYYY-MM-DD`.
+        author: Who wrote it.
+        site: The publication's name.
+    """
 
     name: str
     title: str
     headings: tuple[str, ...]
     passages: int
     digest: str
+    url: str | None = None
+    date: str | None = None
+    author: str | None = None
+    site: str | None = None
 
 
 class Skip(StrEnum):
@@ -194,6 +214,7 @@ class Skip(StrEnum):
     NO_PARAGRAPH = "no paragraph found (a title alone is not an article)"
     BAD_NAME = "file name is not valid UTF-8"
     BROKEN_LINK = "broken symbolic link"
+    BAD_FRONT_MATTER = "unusable front matter ({0})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +254,7 @@ class Corpus:
     skipped: tuple[SkippedFile, ...]
     files: tuple[tuple[str, str], ...] = ()
     _labels: dict[str, str] = field(init=False, repr=False, compare=False)
+    _by_name: dict[str, Article] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         titles = Counter(a.title for a in self.articles)
@@ -241,6 +263,11 @@ class Corpus:
             for a in self.articles
         }
         object.__setattr__(self, "_labels", labels)
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.articles})
+
+    def article(self, file: str) -> Article | None:
+        """The article loaded from `file` (a passage's `file`), if there is one."""
+        return self._by_name.get(file)
 
     def label(self, file: str) -> str:
         """The title of the article in `file` as people see it.
@@ -289,30 +316,78 @@ def load_corpus(directory: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     passages: list[Passage] = []
     skipped: list[SkippedFile] = []
     files: list[tuple[str, str]] = []
-    for path, name, data, state in _read_files(directory, max_file_bytes):
+    for _, name, data, state in _read_files(directory, max_file_bytes):
         files.append((name, state))
         if isinstance(data, SkippedFile):
             skipped.append(data)
             continue
-        try:
-            title, sections = _parse(data.decode("utf-8-sig"), path.suffix.lower(), boilerplate)
-        except _BadFileError as error:
-            skipped.append(SkippedFile(name, error.skip, error.values))
+        loaded = _article(name, data, state, boilerplate)
+        if isinstance(loaded, SkippedFile):
+            skipped.append(loaded)
             continue
-        except UnicodeDecodeError as error:
-            skipped.append(SkippedFile(name, Skip.NOT_UTF8, (data[error.start], error.start)))
-            continue
-        title = title or path.stem
-        found = [
-            Passage(name, title, heading, position, text)
-            for position, (heading, text) in enumerate(sections)
-        ]
-        headings = tuple(dict.fromkeys(h for h, _ in sections if h is not None))
-        articles.append(Article(name, title, headings, len(found), state))
-        passages.extend(found)
+        articles.append(loaded[0])
+        passages.extend(loaded[1])
     if not passages:
         raise CorpusError(f"no article with a paragraph in {directory}")
     return Corpus(tuple(articles), Passages(passages), tuple(skipped), tuple(files))
+
+
+def read_article(
+    name: str, data: bytes, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> tuple[Article, list[Passage]] | SkippedFile:
+    """Check and parse one article file's bytes as `load_corpus` would, without a directory.
+
+    It is the same loader, so a file that passes here loads there (and a file refused here is
+    refused with the same reason): what the bot checks before it saves an article.
+
+    Args:
+        name: The file's name (its extension says the format).
+        data: Its bytes.
+        max_file_bytes: Files larger than this are refused.
+
+    Returns:
+        The article and its passages, or why the file would be skipped.
+    """
+    try:
+        if len(data) > max_file_bytes:
+            raise _BadFileError(Skip.TOO_LARGE, len(data), max_file_bytes)
+        _check_bytes(data)
+    except _BadFileError as error:
+        return SkippedFile(name, error.skip, error.values)
+    return _article(name, data, hashlib.sha256(data).hexdigest(), load_word_list("boilerplate.txt"))
+
+
+def _article(
+    name: str, data: bytes, state: str, boilerplate: frozenset[str]
+) -> tuple[Article, list[Passage]] | SkippedFile:
+    """One file's article and passages from its bytes, or why it is skipped."""
+    path = PurePosixPath(name)
+    try:
+        metadata, title, sections = _parse(
+            data.decode("utf-8-sig"), path.suffix.lower(), boilerplate
+        )
+    except _BadFileError as error:
+        return SkippedFile(name, error.skip, error.values)
+    except UnicodeDecodeError as error:
+        return SkippedFile(name, Skip.NOT_UTF8, (data[error.start], error.start))
+    title = metadata.title or title or path.stem
+    found = [
+        Passage(name, title, heading, position, text)
+        for position, (heading, text) in enumerate(sections)
+    ]
+    headings = tuple(dict.fromkeys(h for h, _ in sections if h is not None))
+    article = Article(
+        name,
+        title,
+        headings,
+        len(found),
+        state,
+        url=metadata.url,
+        date=metadata.date,
+        author=metadata.author,
+        site=metadata.site,
+    )
+    return article, found
 
 
 def file_states(
@@ -404,22 +479,40 @@ def _read(path: Path, max_file_bytes: int) -> bytes:
         data = path.read_bytes()
     except OSError as error:
         raise _BadFileError(Skip.UNREADABLE, error.strerror or str(error)) from error
+    _check_bytes(data)
+    return data
+
+
+def _check_bytes(data: bytes) -> None:
+    """Refuse an empty or binary file.
+
+    Raises:
+        _BadFileError: If it is one.
+    """
     if not data.strip():
         raise _BadFileError(Skip.EMPTY)
     if b"\x00" in data:
         raise _BadFileError(Skip.BINARY)
-    return data
 
 
 def _parse(
     text: str, suffix: str, boilerplate: frozenset[str]
-) -> tuple[str, list[tuple[str | None, str]]]:
-    """Return the title and the (heading, paragraph) pairs of one article's text."""
+) -> tuple[Metadata, str, list[tuple[str | None, str]]]:
+    """Return the metadata, the title and the (heading, paragraph) pairs of one article's text.
+
+    Only Markdown articles have metadata (their front matter).
+    """
+    metadata = Metadata()
+    if suffix == ".md":
+        try:
+            metadata, text = split_front_matter(text)
+        except FrontMatterError as error:
+            raise _BadFileError(Skip.BAD_FRONT_MATTER, str(error)) from error
     blocks = _blocks(text, boilerplate, markdown=suffix == ".md")
     title, sections = (_parse_markdown if suffix == ".md" else _parse_plain)(blocks)
     if not sections:
         raise _BadFileError(Skip.NO_PARAGRAPH)
-    return title, sections
+    return metadata, title, sections
 
 
 def _blocks(text: str, boilerplate: frozenset[str], *, markdown: bool) -> list[list[str]]:

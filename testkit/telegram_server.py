@@ -1,9 +1,13 @@
 """A small Bot API server on 127.0.0.1 for end-to-end tests: real HTTP, real JSON.
 
 It keeps a queue of updates for getUpdates (with offsets and long polling), records what the bot
-sends, checks messages the way Telegram does (HTML entities, 4,096 characters, forum topics),
-and can be told to fail the next calls of a method: an error answer (429 with retry_after, 400,
-403, 500, ...), a hang past the client's timeout, or a connection closed without an answer.
+sends, checks messages the way Telegram does (HTML entities, 4,096 characters, forum topics,
+inline keyboards), and can be told to fail the next calls of a method: an error answer (429 with
+retry_after, 400, 403, 500, ...), a hang past the client's timeout, or a connection closed
+without an answer. Documents pushed to the bot are served by getFile and the file download
+path (`/file/bot<token>/<file_path>`, PTB's `base_file_url`); button presses come as callback
+queries, answered with answerCallbackQuery, and edits (editMessageText,
+editMessageReplyMarkup) are recorded in `edits`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 JSON = dict[str, Any]
 # Parameters that arrive as plain strings; every other form value is JSON-encoded by the client.
@@ -30,6 +34,9 @@ _ALLOWED_TAGS = {
     "blockquote", "tg-spoiler", "span", "tg-emoji",
 }  # fmt: skip
 MESSAGE_LIMIT = 4096
+# Telegram's limits: getFile serves files up to 20 MB; a button's callback data is 1-64 bytes.
+FILE_LIMIT = 20 * 1024 * 1024
+CALLBACK_DATA_LIMIT = 64
 _TAG = re.compile(r"</?[a-z-]+(?:\s[^<>]*)?>")
 _BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 
@@ -135,8 +142,17 @@ class FakeTelegram:
     # Messages deleted from their chats (chat, message), and groups moved to a supergroup.
     deleted: set[tuple[int, int]] = field(default_factory=set)
     migrated: dict[int, int] = field(default_factory=dict)
+    # Documents pushed to the bot, by file_id, and the file paths getFile gave out for them.
+    files: dict[str, bytes] = field(default_factory=dict)
+    file_paths: dict[str, str] = field(default_factory=dict)
+    # File paths the bot downloaded, in order.
+    downloads: list[str] = field(default_factory=list)
+    # Every editMessageText / editMessageReplyMarkup served: its parameters, with "_method"
+    # and "_at" (time.monotonic()) added.
+    edits: list[JSON] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _callback_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
@@ -175,6 +191,13 @@ class FakeTelegram:
         if self._server is None:
             raise RuntimeError("the server has not started")
         return f"http://127.0.0.1:{self._server.server_port}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        """The bot's `TELEGRAM_API_BASE_FILE_URL` for this server (the token is appended)."""
+        if self._server is None:
+            raise RuntimeError("the server has not started")
+        return f"http://127.0.0.1:{self._server.server_port}/file/bot"
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -319,6 +342,60 @@ class FakeTelegram:
         with self._changed:
             self.migrated[chat_id] = new_chat_id
 
+    def push_document(
+        self,
+        chat: JSON,
+        sender: JSON,
+        content: bytes,
+        file_name: str | None = None,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> JSON:
+        """Queue a message with a document (served by getFile) and return the message."""
+        with self._changed:
+            number = len(self.files) + 1
+            file_id = f"doc{number}-{len(content)}"
+            self.files[file_id] = content
+        document: JSON = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+        }
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        message: JSON = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            "document": document,
+        }
+        if caption is not None:
+            message["caption"] = caption
+        self.push_update({"message": message})
+        return message
+
+    def push_callback(self, sender: JSON, message: JSON, data: str) -> JSON:
+        """Queue a press of a button (with `data`) under `message`, one the bot sent.
+
+        `message` may be an entry of `sent`; the test server's own keys (`_params`, ...) are
+        left out. Returns the callback query.
+        """
+        query_id = f"cb{next(self._callback_ids)}"
+        bare = {k: v for k, v in message.items() if not k.startswith("_")}
+        query: JSON = {
+            "id": query_id,
+            "from": sender,
+            "message": bare,
+            "chat_instance": f"ci{bare['chat']['id']}",
+            "data": data,
+        }
+        self.push_update({"callback_query": query})
+        return query
+
     def push_update(self, update: JSON) -> JSON:
         """Queue any update (its `update_id` is given here) and return it."""
         with self._changed:
@@ -351,6 +428,11 @@ class FakeTelegram:
         self.wait_for(lambda: len(self.sent) >= count, timeout)
         return list(self.sent)
 
+    def wait_edits(self, count: int, timeout: float = 10.0) -> list[JSON]:
+        """Wait until at least `count` edits were made; return them all."""
+        self.wait_for(lambda: len(self.edits) >= count, timeout)
+        return list(self.edits)
+
     def method_calls(self, method: str) -> list[JSON]:
         """Parameters of every call of `method` so far."""
         with self._changed:
@@ -358,6 +440,9 @@ class FakeTelegram:
 
     # ----------------------------------------------------------------- serving
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        if request.path.startswith("/file/"):
+            self._serve_file(request)
+            return
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         prefix, _, method = request.path.rpartition("/")
@@ -401,6 +486,29 @@ class FakeTelegram:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the bot hung up (it gave up waiting, or is shutting down a long poll)
 
+    def _serve_file(self, request: BaseHTTPRequestHandler) -> None:
+        """A file download, as Telegram serves `https://api.telegram.org/file/bot<token>/<path>`."""
+        prefix = f"/file/bot{self.token}/"
+        requested = unquote(request.path)  # PTB quotes the URL's path: the token's colon too
+        path = requested[len(prefix) :] if requested.startswith(prefix) else None
+        with self._changed:
+            file_id = self.file_paths.get(path or "")
+            data = self.files.get(file_id or "")
+            if data is not None and path is not None:
+                self.downloads.append(path)
+            self._changed.notify_all()
+        status = 200 if data is not None else 404
+        if data is None:
+            data = b'{"ok":false,"error_code":404,"description":"Not Found"}'
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/octet-stream")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def _scripted(self, method: str, params: JSON) -> Failure | None:
         """Take the first failure scripted for this call, if any."""
         queue = self.failures[method]
@@ -432,8 +540,25 @@ class FakeTelegram:
                 return self._send_message(params)
             case "editMessageText":
                 text = self._check_text(params)
+                markup = self._check_markup(params)
+                self._record_edit(method, params)
                 chat = {"id": params["chat_id"], "type": "private"}
-                return {"message_id": params["message_id"], "date": 0, "chat": chat, "text": text}
+                edited: JSON = {
+                    "message_id": params["message_id"], "date": 0, "chat": chat, "text": text,
+                }  # fmt: skip
+                if markup is not None:
+                    edited["reply_markup"] = markup
+                return edited
+            case "editMessageReplyMarkup":
+                self._check_markup(params)
+                self._record_edit(method, params)
+                return True
+            case "answerCallbackQuery":
+                if len(str(params.get("text", ""))) > 200:
+                    raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+                return True
+            case "getFile":
+                return self._get_file(params)
             case _:
                 raise ApiError(404, "Not Found")
 
@@ -465,9 +590,50 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message is too long")
         return plain
 
+    def _get_file(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id", ""))
+        with self._changed:
+            data = self.files.get(file_id)
+            if data is None:
+                raise ApiError(400, "Bad Request: invalid file_id")
+            if len(data) > FILE_LIMIT:
+                raise ApiError(400, "Bad Request: file is too big")
+            path = f"documents/file_{len(self.file_paths)}"
+            self.file_paths[path] = file_id
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(data),
+            "file_path": path,
+        }
+
+    @staticmethod
+    def _check_markup(params: JSON) -> JSON | None:
+        """The inline keyboard of a call, checked as Telegram does, or None without one."""
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        if not isinstance(rows, list):
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        for row in rows:
+            for button in row:
+                if not str(button.get("text", "")).strip():
+                    raise ApiError(400, "Bad Request: text buttons are unallowed")
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return dict(markup)
+
+    def _record_edit(self, method: str, params: JSON) -> None:
+        with self._changed:
+            self.edits.append({**params, "_method": method, "_at": time.monotonic()})
+            self._changed.notify_all()
+
     def _send_message(self, params: JSON) -> JSON:
         self._check_thread(params)
         plain = self._check_text(params)
+        markup = self._check_markup(params)
         chat_id = int(params["chat_id"])
         reply = dict(params.get("reply_parameters") or {})
         with self._changed:
@@ -492,6 +658,8 @@ class FakeTelegram:
             if "message_thread_id" in params:
                 message["message_thread_id"] = int(params["message_thread_id"])
                 message["is_topic_message"] = True
+            if markup is not None:
+                message["reply_markup"] = markup
             self.sent.append(
                 {
                     **message,

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.library import Library
 from retrieval import open_index
 from testkit.telegram_server import JSON, FakeTelegram
+from tests.page_server import PageServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1234567:AAFakeTokenForTests_0123456789abcdefghij"
@@ -57,6 +58,15 @@ def telegram() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
+def pages() -> Iterator[PageServer]:
+    """The local web server of saved and hostile pages (tests/page_server.py)."""
+    server = PageServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(ROOT / "seeds", target)
@@ -67,6 +77,7 @@ def make_settings(telegram: FakeTelegram, corpus_dir: Path, **overrides: object)
     values: dict[str, object] = {
         "telegram_bot_token": TOKEN,
         "telegram_api_base_url": telegram.base_url,
+        "telegram_api_base_file_url": telegram.file_base_url,
         "admin_user_ids": str(ADMIN),
         "corpus_dir": corpus_dir,
         **overrides,

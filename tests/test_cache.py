@@ -176,3 +176,23 @@ def test_a_cache_that_kept_a_broken_file_serves_only_the_same_previous_version(
     fresh = open_index(corpus, IndexConfig(), cache)  # a restart has no previous version
     assert not fresh.from_cache
     assert "b.md" not in [a.name for a in fresh.corpus.articles]
+
+
+def test_article_metadata_survives_the_cache(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "b.md").write_text(
+        "---\nurl: https://kabar.example/banjir\ndate: 2025-03-01\nsite: Kabar\n---\n"
+        "# Banjir\n\nBanjir melanda Jakarta pada Senin.\n",
+        "utf-8",
+    )
+    cache = tmp_path / "cache" / "index.npz"
+    built = open_index(corpus, IndexConfig(), cache)
+    cached = open_index(corpus, IndexConfig(), cache)
+    assert cached.from_cache
+    article = cached.corpus.article("b.md")
+    assert article is not None
+    assert (article.url, article.date, article.site) == (
+        "https://kabar.example/banjir",
+        "2025-03-01",
+        "Kabar",
+    )
+    assert cached.corpus.articles == built.corpus.articles

@@ -90,3 +90,29 @@ def test_bad_usage_and_missing_corpus_exit_2_with_one_line(
     _, err = capsys.readouterr()
     assert code == 2
     assert len(err.strip().splitlines()) == 1
+
+
+def test_json_gives_each_hit_its_articles_url_and_date(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "rob.md").write_text(
+        "---\nurl: https://kabar.example/rob\ndate: 2025-03-01\n---\n"
+        "# Banjir Rob\n\nBanjir rob merendam Semarang pada Jumat malam.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "gempa.txt").write_text(
+        "Gempa\n\nGempa mengguncang Cianjur pada November.\n", encoding="utf-8"
+    )
+    code, out, _ = run(
+        capsys,
+        "search",
+        "--corpus",
+        str(tmp_path),
+        "--json",
+        "banjir rob semarang",
+        "gempa cianjur",
+    )
+    assert code == 0
+    rob, gempa = (json.loads(line)["hits"][0] for line in out.splitlines())
+    assert (rob["url"], rob["date"]) == ("https://kabar.example/rob", "2025-03-01")
+    assert (gempa["url"], gempa["date"]) == (None, None)

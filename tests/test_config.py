@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -122,3 +123,39 @@ def test_only_a_token_error_is_a_token_error() -> None:
     with pytest.raises(ValidationError) as token:
         Settings(_env_file=None, telegram_bot_token="nope")
     assert token_is_wrong(token.value)
+
+
+def test_ingest_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings()
+    assert s.telegram_api_base_file_url == "https://api.telegram.org/file/bot"
+    assert (s.ingest_allow_private_hosts, s.ingest_fetch_timeout) == (False, 30.0)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_FILE_URL", "http://127.0.0.1:8081/file/bot/")
+    monkeypatch.setenv("INGEST_ALLOW_PRIVATE_HOSTS", "true")
+    monkeypatch.setenv("INGEST_FETCH_TIMEOUT", "5")
+    s = Settings(_env_file=None)
+    assert s.telegram_api_base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert (s.ingest_allow_private_hosts, s.ingest_fetch_timeout) == (True, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"telegram_api_base_file_url": "http://127.0.0.1:8081/file"},
+            "TELEGRAM_API_BASE_FILE_URL must be an http or https URL ending with /bot",
+        ),
+        ({"ingest_fetch_timeout": 0}, "INGEST_FETCH_TIMEOUT Input should be greater than 0"),
+        ({"ingest_allow_private_hosts": "maybe"}, "INGEST_ALLOW_PRIVATE_HOSTS Input should be"),
+    ],
+)
+def test_bad_ingest_settings_are_named(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        settings(**values)
+    assert message in describe_errors(error.value)
+
+
+def test_every_setting_is_described_in_env_example() -> None:
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text("utf-8")
+    names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line[:40]}
+    assert {name.upper() for name in Settings.model_fields} <= names

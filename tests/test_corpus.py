@@ -5,7 +5,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from retrieval import CorpusError, Passage, Passages, load_corpus
+from retrieval import CorpusError, Passage, Passages, SkippedFile, load_corpus
+from retrieval.corpus import read_article
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -244,3 +245,81 @@ def test_articles_with_the_same_title_are_told_apart_by_file_name(tmp_path: Path
         "Banjir Jakarta (b/c.md)",
         "Gempa",
     ]
+
+
+FRONT = (
+    "---\ntitle: Banjir Rob di Semarang\nurl: https://kabarpesisir.example/rob\n"
+    "date: 2025-03-01\nauthor: Rina\nsite: Kabar Pesisir\n---\n"
+    "# Banjir Rob\n\nAir laut masuk ke permukiman.\n\n## Bantuan\n\nDapur umum didirikan.\n"
+)
+
+
+def test_markdown_front_matter_gives_the_article_its_metadata(tmp_path: Path) -> None:
+    write(tmp_path, "rob.md", FRONT)
+    write(tmp_path, "plain.txt", "Judul\n\nIsi paragraf.\n")
+    write(tmp_path, "a.md", "# Tanpa Metadata\n\nIsi.\n")
+    corpus = load_corpus(tmp_path)
+    rob = corpus.article("rob.md")
+    assert rob is not None
+    # The front matter's title wins over the `# ` line, which is not taken for a heading.
+    assert (rob.title, rob.headings) == ("Banjir Rob di Semarang", ("Bantuan",))
+    assert (rob.url, rob.date, rob.author, rob.site) == (
+        "https://kabarpesisir.example/rob",
+        "2025-03-01",
+        "Rina",
+        "Kabar Pesisir",
+    )
+    assert [p.text for p in corpus.passages if p.file == "rob.md"] == [
+        "Air laut masuk ke permukiman.",
+        "Dapur umum didirikan.",
+    ]
+    for name in ("plain.txt", "a.md"):
+        article = corpus.article(name)
+        assert article is not None
+        assert (article.url, article.date, article.author, article.site) == (None,) * 4
+    assert corpus.article("missing.md") is None
+
+
+def test_a_txt_file_has_no_front_matter(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "---\ntitle: x\n---\nJudul\n\nIsi paragraf.\n")
+    (article,) = load_corpus(tmp_path).articles
+    assert (article.title, article.url) == ("---", None)
+
+
+def test_broken_front_matter_skips_the_file_with_its_reason(tmp_path: Path) -> None:
+    write(tmp_path, "good.txt", "Judul\n\nIsi.\n")
+    write(tmp_path, "bad.md", "---\ntitle: [tak ditutup\n---\n# Judul\n\nIsi.\n")
+    write(tmp_path, "date.md", "---\ndate: kemarin\n---\n# Judul\n\nIsi.\n")
+    reasons = {s.name: s.reason for s in load_corpus(tmp_path).skipped}
+    assert reasons["bad.md"].startswith("unusable front matter (not valid YAML")
+    assert reasons["date.md"] == (
+        "unusable front matter (date is not a date (write it as YYYY-MM-DD))"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("a.md", FRONT.encode(), None),
+        ("a.txt", b"Judul\n\nIsi.\n", None),
+        ("a.txt", b"", "empty file"),
+        ("a.txt", b"Judul\n\n\x00\x01", "binary data, not text"),
+        ("a.txt", b"Judul\n\n\xff\xfe", "not valid UTF-8 (byte 0xff at offset 7)"),
+        ("a.md", b"# Judul saja\n", "no paragraph found (a title alone is not an article)"),
+        ("a.txt", b"x" * 6_000_000, "too large (6,000,000 bytes; the limit is 5,242,880)"),
+    ],
+)
+def test_read_article_checks_one_file_as_the_loader_does(
+    tmp_path: Path, name: str, data: bytes, reason: str | None
+) -> None:
+    checked = read_article(name, data)
+    write(tmp_path, name, data)
+    if reason is None:
+        assert not isinstance(checked, SkippedFile)
+        corpus = load_corpus(tmp_path)
+        assert corpus.articles == (checked[0],)
+        assert list(corpus.passages) == checked[1]
+    else:
+        assert isinstance(checked, SkippedFile) and checked.reason == reason
+        with pytest.raises(CorpusError):
+            load_corpus(tmp_path)

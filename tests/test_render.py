@@ -247,3 +247,97 @@ def test_an_answer_of_long_passages_is_one_message() -> None:
     assert telegram_length(reply) <= MessageLimit.MAX_TEXT_LENGTH
     assert reply.count("<blockquote>") == 3
     assert parse_html(reply)
+
+
+ROB = Article(
+    "rob.md",
+    "Banjir Rob",
+    ("Bantuan",),
+    2,
+    "d",
+    url="https://kabar.example/rob?a=1&b=<2>",
+    date="2025-03-01",
+    site="Kabar <Pesisir>",
+)
+
+
+@pytest.mark.parametrize(
+    ("article", "lang", "line"),
+    [
+        (
+            ROB,
+            Lang.EN,
+            '<a href="https://kabar.example/rob?a=1&amp;b=&lt;2&gt;">Kabar &lt;Pesisir&gt; · '
+            "1 Mar 2025</a>",
+        ),
+        (
+            Article("a.md", "T", (), 1, "d", url="https://www.kompas.com/x", date="2025-08-17"),
+            Lang.ID,
+            '<a href="https://www.kompas.com/x">kompas.com · 17 Agu 2025</a>',
+        ),
+        (Article("a.md", "T", (), 1, "d", site="Kompas"), Lang.ID, "Kompas"),
+        (Article("a.md", "T", (), 1, "d", date="2025-12-01"), Lang.ID, "1 Des 2025"),
+        (Article("a.md", "T", (), 1, "d", url="javascript:alert(1)"), Lang.EN, None),
+        (Article("a.txt", "T", (), 1, "d"), Lang.ID, None),
+        (None, Lang.ID, None),
+    ],
+)
+def test_source_line(article: Article | None, lang: Lang, line: str | None) -> None:
+    assert render.source_line(article, lang) == line
+    if line:
+        parse_html(line)
+
+
+def test_an_answer_shows_its_articles_source_under_the_title() -> None:
+    corpus = Corpus((ROB, Article("b.txt", "Gempa", (), 1, "e")), (), ())
+    rob = Passage("rob.md", "Banjir Rob", "Bantuan", 1, "Dapur umum.")
+    gempa = Passage("b.txt", "Gempa", None, 0, "Gempa kuat.")
+    hits = tuple(Hit(p, 1.0, 1.0, (), (), Span(0, 11)) for p in (rob, gempa))
+    (reply,) = render.answer(SearchResult("q", True, hits), Lang.EN, "x", corpus)
+    assert reply.startswith(
+        "<b>Banjir Rob</b> › <i>Bantuan</i>\n"
+        '<a href="https://kabar.example/rob?a=1&amp;b=&lt;2&gt;">'
+        "Kabar &lt;Pesisir&gt; · 1 Mar 2025</a>\n"
+        "<blockquote>Dapur umum.</blockquote>"
+    )
+    assert "<b>Gempa</b>\n<blockquote>Gempa kuat.</blockquote>" in reply  # no metadata: as before
+    parse_html(reply)
+
+
+def test_sources_are_pages_of_at_most_ten_articles_with_their_links() -> None:
+    many = tuple(
+        Article(
+            f"{i:02}.md", f"Judul {i}", ("Satu",), 1, "d", url=f"https://k.example/{i}", site="K"
+        )
+        for i in range(23)
+    )
+    pages = render.sources_message(Corpus(many, (), ()), Lang.ID)
+    assert len(pages) == 3
+    assert pages[0].startswith("📚 <b>Daftar artikel</b> (1/3)\n\n1. <b>Judul 0</b>\n")
+    assert '   <a href="https://k.example/0">K</a>\n   › Satu' in pages[0]
+    assert [page.count("<b>Judul") for page in pages] == [10, 10, 3]
+    assert pages[2].startswith("📚 <b>Daftar artikel</b> (3/3)\n\n21. <b>Judul 20</b>")
+    for page in pages:
+        parse_html(page)
+    (single,) = render.sources_message(Corpus(many[:2], (), ()), Lang.EN)
+    assert single.startswith("📚 <b>Articles</b>\n\n1. ")  # one page: no page number
+
+
+@pytest.mark.parametrize(
+    ("iso", "lang", "shown"),
+    [
+        ("2025-03-01", Lang.EN, "1 Mar 2025"),
+        ("2025-05-20", Lang.ID, "20 Mei 2025"),
+        ("2025-05-20", Lang.EN, "20 May 2025"),
+        ("2024-10-09", Lang.ID, "9 Okt 2024"),
+        ("kemarin", Lang.ID, "kemarin"),
+    ],
+)
+def test_format_date(iso: str, lang: Lang, shown: str) -> None:
+    assert render.format_date(iso, lang) == shown
+
+
+def test_every_skip_reason_has_an_indonesian_text() -> None:
+    for skip in Skip:
+        values: tuple[int | str, ...] = (1, 2) if "{1" in skip.value else ("x",)
+        assert render.skip_reason(SkippedFile("a", skip, values), Lang.ID)
