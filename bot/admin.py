@@ -27,6 +27,7 @@ from bot.delivery import Courier, edit
 from bot.handlers import command_argument, example_questions
 from bot.ingest import Added, Ingest, Refusal, Refused, check_upload
 from bot.render import Lang, clip
+from bot.stats import StatsStore
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +44,35 @@ def only_link(text: str | None) -> str | None:
 class Admin:
     """The admin handlers, sharing the ingest service and the courier."""
 
-    def __init__(self, ingest: Ingest, admin_ids: frozenset[int], courier: Courier) -> None:
+    def __init__(
+        self,
+        ingest: Ingest,
+        admin_ids: frozenset[int],
+        courier: Courier,
+        stats: StatsStore | None = None,
+    ) -> None:
         self.ingest = ingest
         self.admin_ids = admin_ids
         self.courier = courier
+        self.stats = stats
+
+    async def stats_report(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats (admins): the last 7 days at a glance; `/stats csv`: the unanswered as a file."""
+        message, lang = _narrow(update)
+        if message is None or not await self._admitted(message, lang):
+            return
+        if self.stats is None:
+            await self.courier.reply(message, [render.text("stats_off", lang)])
+            return
+        if command_argument(message.text).lower() == "csv":
+            data = await self.stats.unanswered_csv()
+            if data is not None:
+                await message.reply_document(data, filename="unanswered.csv")
+                return
+        elif (summary := await self.stats.summary()) is not None:
+            await self.courier.reply(message, render.stats_message(summary, lang))
+            return
+        await self.courier.reply(message, [render.text("stats_unavailable", lang)])
 
     async def document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An admin's document in a private chat: check, download, save, reload, report."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import signal
 import sys
@@ -26,6 +27,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -35,8 +37,10 @@ from bot.config import TOKEN_PATTERN, Settings
 from bot.fetch import FetchPolicy, address_rule
 from bot.handlers import ASK_COMMANDS, Handlers
 from bot.ingest import Ingest
+from bot.inline import Inline
 from bot.library import Library
 from bot.limits import Quotas, RateLimiter
+from bot.stats import StatsStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ ADMIN_COMMANDS = (
     BotCommand("reload", "Muat ulang artikel / reload articles"),
     BotCommand("add", "Tambah artikel dari tautan / add an article from a link"),
     BotCommand("remove", "Hapus artikel / remove an article"),
+    BotCommand("stats", "Statistik pertanyaan / question statistics"),
 )
 
 
@@ -98,6 +103,7 @@ def setup_logging(level: str) -> None:
 
 def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
     """The Application with its handlers; `run_polling` or `run_webhook` starts it."""
+    stats = open_stats(settings)
     builder = ApplicationBuilder()
     if not settings.webhook_url:
         # Not for webhooks: Telegram posts those concurrently and would time out waiting.
@@ -123,22 +129,24 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             )
         )
         .post_init(partial(_register_commands, admin_ids=settings.admin_user_ids))
+        .post_shutdown(partial(_close_stats, stats))
         .build()
     )
     handlers = Handlers(
         library,
         top_k=settings.top_k,
         admin_ids=settings.admin_user_ids,
-        quotas=Quotas(
-            RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
-            RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
-        ),
+        quotas=quotas(settings),
+        stats=stats,
+        feedback=settings.feedback,
     )
+    # Inline queries come as people type: their own limits, the same settings.
+    inline = Inline(library, settings.top_k, quotas(settings), handlers.examples)
     policy = FetchPolicy(
         allowed=address_rule(settings.ingest_allow_private_hosts),
         timeout=settings.ingest_fetch_timeout,
     )
-    admin = Admin(Ingest(library, policy), settings.admin_user_ids, handlers.courier)
+    admin = Admin(Ingest(library, policy), settings.admin_user_ids, handlers.courier, stats)
     # Edits are not answered again: one question, one answer (the help text says so).
     new = filters.UpdateType.MESSAGE
     # An admin's documents and lone links in a private chat add articles; anyone else's go on
@@ -154,12 +162,15 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             CommandHandler("reload", handlers.reload, filters=new, block=False),
             CommandHandler("add", admin.add, filters=new, block=False),
             CommandHandler("remove", admin.remove, filters=new),
+            CommandHandler("stats", admin.stats_report, filters=new),
             MessageHandler(admin_private & filters.Document.ALL, admin.document, block=False),
             MessageHandler(
                 admin_private & ~filters.COMMAND & filters.Regex(LINK_ONLY), admin.link, block=False
             ),
             CallbackQueryHandler(admin.button, pattern=r"^rm", block=False),
+            CallbackQueryHandler(handlers.vote, pattern=r"^f[ud]:"),
             CallbackQueryHandler(handlers.sources_page),
+            InlineQueryHandler(inline.query),
             # Text and anything with a caption (photos, documents, videos): a command in a
             # caption comes here too, since PTB reads commands in text only.
             MessageHandler(new & ~filters.COMMAND & ~filters.StatusUpdate.ALL, handlers.message),
@@ -167,6 +178,33 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     )
     application.add_error_handler(handlers.error)
     return application
+
+
+def quotas(settings: Settings) -> Quotas:
+    """The per-user and per-group limits the settings ask for."""
+    return Quotas(
+        RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        RateLimiter(settings.rate_limit_chat_questions, settings.rate_limit_seconds),
+    )
+
+
+def open_stats(settings: Settings) -> StatsStore | None:
+    """The statistics store, or None when `STATS_DB` is empty.
+
+    Voters are hashed with a key made from the bot token: the database alone cannot tell who
+    voted, and the key never touches the disk.
+    """
+    if settings.stats_db is None:
+        return None
+    token = settings.telegram_bot_token.get_secret_value().encode()
+    key = hashlib.sha256(b"tanya-artikel votes\0" + token).digest()
+    return StatsStore(settings.stats_db, key, settings.stats_retention_days)
+
+
+async def _close_stats(stats: StatsStore | None, _: Application) -> None:  # type: ignore[type-arg]
+    """At shutdown: write the statistics still queued."""
+    if stats is not None:
+        await stats.close()
 
 
 async def _register_commands(application: Application, admin_ids: frozenset[int]) -> None:  # type: ignore[type-arg]
@@ -229,7 +267,7 @@ def run(settings: Settings, library: Library) -> bool:
     finally:
         for stop in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(stop)
-    updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    updates = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         application.run_webhook(

@@ -1,6 +1,7 @@
 """Inline keyboards and what their buttons send back (callback data).
 
-Two uses: turning the pages of /sources, and /remove's list of articles and its confirmation.
+Three uses: turning the pages of /sources, /remove's list of articles and its confirmation,
+and the 👍/👎 under an answer (which names the answer by its random id).
 Telegram returns a button's callback data (at most 64 bytes) when it is pressed; it names an
 article by a short hash of its file name, looked up again among the articles in service, so a
 press never carries a path and a stale button finds nothing. Pure: no Telegram calls.
@@ -25,7 +26,9 @@ REMOVE_PER_PAGE = 8
 # Characters of a title on a button.
 BUTTON_LABEL = 48
 _KEY_CHARS = 16
-_DATA = re.compile(r"(src|rml|rmq|rmy|rmx):([0-9a-f]{16}|[0-9]{1,6})?")
+# The length of an answer's id (bot.stats.new_answer_id).
+ANSWER_ID_CHARS = 12
+_DATA = re.compile(r"(src|rml|rmq|rmy|rmx|fu|fd):([0-9a-f]{16}|[0-9]{1,6}|[A-Za-z0-9_-]{12})?")
 
 
 class Kind(StrEnum):
@@ -41,6 +44,10 @@ class Kind(StrEnum):
     """Remove it (`rmy:<key>`)."""
     REMOVE_CANCEL = "rmx"
     """Leave it (`rmx:`)."""
+    VOTE_UP = "fu"
+    """👍 on an answer (`fu:<answer id>`)."""
+    VOTE_DOWN = "fd"
+    """👎 on an answer (`fd:<answer id>`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,8 @@ def parse(data: str | None) -> Press | None:
         return Press(kind, page=int(value)) if value.isdigit() and len(value) <= 6 else None
     if kind is Kind.REMOVE_CANCEL:
         return Press(kind) if not value else None
+    if kind in {Kind.VOTE_UP, Kind.VOTE_DOWN}:
+        return Press(kind, key=value) if len(value) == ANSWER_ID_CHARS else None
     return Press(kind, key=value) if len(value) == _KEY_CHARS else None
 
 
@@ -136,3 +145,15 @@ def confirm_keyboard(article: Article, lang: Lang) -> InlineKeyboardMarkup:
 def _cancel(lang: Lang) -> InlineKeyboardButton:
     text = "Cancel" if lang is Lang.EN else "Batal"
     return InlineKeyboardButton(text, callback_data=Press(Kind.REMOVE_CANCEL).data)
+
+
+def feedback_keyboard(answer: str) -> InlineKeyboardMarkup:
+    """👍 and 👎 under an answer, in one row."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("👍", callback_data=Press(Kind.VOTE_UP, key=answer).data),
+                InlineKeyboardButton("👎", callback_data=Press(Kind.VOTE_DOWN, key=answer).data),
+            ]
+        ]
+    )

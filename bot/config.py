@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Adding articles from links (bot/fetch.py).
     ingest_allow_private_hosts: bool = False
     ingest_fetch_timeout: float = Field(default=30.0, gt=0, le=600)
+    stats_db: Path | None = Path(".cache/stats.sqlite3")
+    feedback: bool = True
+    stats_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -98,7 +101,7 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("webhook_url", "webhook_secret", "index_cache", mode="before")
+    @field_validator("webhook_url", "webhook_secret", "index_cache", "stats_db", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -26,6 +26,8 @@ from bot.delivery import Courier, edit
 from bot.library import Library
 from bot.limits import Quotas
 from bot.render import Lang, clip
+from bot.stats import Asked, StatsStore, Vote, new_answer_id
+from retrieval import Abstention, Corpus, SearchResult
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +128,15 @@ class Handlers:
         top_k: int,
         admin_ids: frozenset[int],
         quotas: Quotas,
+        stats: StatsStore | None = None,
+        feedback: bool = True,
     ) -> None:
         self.library = library
         self.top_k = top_k
         self.admin_ids = admin_ids
         self.quotas = quotas
+        self.stats = stats
+        self.feedback = feedback and stats is not None  # votes are kept in the store
         self.courier = Courier()
 
     def examples(self) -> list[str]:
@@ -285,7 +291,55 @@ class Handlers:
         result = await search
         example = (self.examples() or ["..."])[0]
         corpus = self.library.snapshot.corpus
-        await self.courier.reply(message, render.answer(result, lang, example, corpus))
+        answer = new_answer_id()
+        if self.stats is not None and (
+            asked := asked_row(answer, message.chat.type, result, corpus)
+        ):
+            self.stats.record(asked)
+        markup = buttons.feedback_keyboard(answer) if self.feedback and result.answered else None
+        await self.courier.reply(message, render.answer(result, lang, example, corpus), markup)
+
+    async def vote(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press of 👍 or 👎 under an answer: noted once per person (a new press changes it).
+
+        The press is acknowledged with a short thank-you; the buttons stay.
+        """
+        query = update.callback_query
+        if query is None:
+            return
+        press = buttons.parse(query.data)
+        lang = Lang.of(query.from_user.language_code)
+        if self.stats is None or press is None or press.kind not in _VOTES:
+            await query.answer()
+            return
+        vote = _VOTES[press.kind]
+        self.stats.vote(press.key, query.from_user.id, vote)
+        await query.answer(render.text("vote_up" if vote is Vote.UP else "vote_down", lang))
+
+
+_VOTES = {buttons.Kind.VOTE_UP: Vote.UP, buttons.Kind.VOTE_DOWN: Vote.DOWN}
+
+
+def asked_row(answer: str, chat_type: str, result: SearchResult, corpus: Corpus) -> Asked | None:
+    """The statistics row of an answered or not-found question; None for small talk and the like.
+
+    Only the question as cleaned is kept (no links, mentions or greetings), and the first
+    passage's article: no user or chat.
+    """
+    question = result.question
+    if question is None or result.abstention not in {None, Abstention.NOT_FOUND}:
+        return None
+    first = result.hits[0].passage if result.answered and result.hits else None
+    return Asked(
+        answer=answer,
+        at=time.time(),
+        chat_type=chat_type,
+        question=question.text,
+        answered=result.answered,
+        file=first.file if first else None,
+        title=corpus.label(first.file) if first else None,
+        position=first.position if first else None,
+    )
 
 
 def _narrow(update: Update) -> tuple[Message | None, Lang]:

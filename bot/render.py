@@ -6,15 +6,18 @@ Everything here is pure: text in, message strings out.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from telegram.constants import MessageLimit
 
 from bot.library import Failure, ReloadReport
+from bot.stats import Summary
 from retrieval import (
     Abstention,
     Article,
@@ -115,6 +118,41 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     },
     "unchanged": {Lang.ID: "Tidak ada file yang berubah.", Lang.EN: "No file changed."},
     "skipped": {Lang.ID: "File yang dilewati:", Lang.EN: "Skipped files:"},
+    # Feedback, inline mode and /stats.
+    "vote_up": {
+        Lang.ID: "Terima kasih! 👍 Senang jawabannya membantu.",
+        Lang.EN: "Thank you! 👍 Glad it helped.",
+    },
+    "vote_down": {
+        Lang.ID: "Terima kasih, masukan Anda kami catat. 👎",
+        Lang.EN: "Thank you, your feedback is noted. 👎",
+    },
+    "inline_hint_title": {
+        Lang.ID: "Ketik pertanyaan tentang artikel",
+        Lang.EN: "Type a question about the articles",
+    },
+    "inline_hint": {
+        Lang.ID: "Tanya Artikel menjawab dengan mengutip paragraf artikel berita. Ketik "
+        "pertanyaan setelah nama bot, misalnya: {example}",
+        Lang.EN: "Tanya Artikel answers by quoting news articles' paragraphs. Type a question "
+        "after the bot's name, for example: {example}",
+    },
+    "inline_not_found_title": {
+        Lang.ID: "Tidak ditemukan di artikel",
+        Lang.EN: "Not found in the articles",
+    },
+    "inline_slow_down_title": {
+        Lang.ID: "Pelan-pelan ya 🙂",
+        Lang.EN: "Easy there 🙂",
+    },
+    "stats_unavailable": {
+        Lang.ID: "Statistik tidak tersedia: basis datanya tidak bisa dibaca (lihat log bot).",
+        Lang.EN: "Statistics are unavailable: the database cannot be read (see the bot's log).",
+    },
+    "stats_off": {
+        Lang.ID: "Statistik tidak dicatat (STATS_DB kosong).",
+        Lang.EN: "Statistics are not kept (STATS_DB is empty).",
+    },
     # Small talk, answered in kind.
     "talk_about": {
         Lang.ID: "Saya bot yang menjawab pertanyaan tentang {articles} artikel berita dengan "
@@ -548,3 +586,94 @@ def _fitting(text: str, limit: int) -> int:
         if units > limit:
             return position
     return len(text)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    """One result of an inline query (`@bot question` in any chat).
+
+    Attributes:
+        id: A unique id for the result (at most 64 bytes).
+        title: What the list shows in bold: the article's title › section heading.
+        description: The line under it: the passage's best sentence.
+        text: The message sent into the chat when it is chosen (Telegram HTML).
+    """
+
+    id: str
+    title: str
+    description: str
+    text: str
+
+
+def inline_answers(result: SearchResult, lang: Lang, corpus: Corpus) -> list[InlineAnswer]:
+    """The results of an inline query: the quoted passages, or one that says why there are none.
+
+    Choosing a passage sends it as an answer in the chat would show it: title › heading, its
+    source, the quote.
+    """
+    if not result.answered:
+        key = "not_found" if result.abstention is Abstention.NOT_FOUND else "no_words"
+        message = text(key, lang, example="…")
+        return [
+            InlineAnswer("none", text("inline_not_found_title", lang), to_plain(message), message)
+        ]
+    answers = []
+    for hit, quoted in zip(result.hits, _quotes(result.hits, corpus, lang), strict=True):
+        passage = hit.passage
+        title = clip(corpus.label(passage.file), 120 if passage.heading is None else 60)
+        if passage.heading:
+            title += f" › {clip(passage.heading, 60)}"
+        best = passage.text[hit.best.start : hit.best.end]
+        key = hashlib.sha256(f"{passage.file}#{passage.position}".encode()).hexdigest()[:32]
+        answers.append(InlineAnswer(key, title, clip(best, 160), quoted))
+    return answers
+
+
+def inline_hint(lang: Lang, example: str) -> InlineAnswer:
+    """The one result shown for an empty or too short inline query: how to ask."""
+    message = text("inline_hint", lang, example=example)
+    return InlineAnswer("hint", text("inline_hint_title", lang), to_plain(message), message)
+
+
+def inline_slow_down(lang: Lang, seconds: int) -> InlineAnswer:
+    """The one result shown to someone over their limit."""
+    message = text("slow_down", lang, seconds=seconds)
+    return InlineAnswer("wait", text("inline_slow_down_title", lang), message, message)
+
+
+def stats_message(summary: Summary, lang: Lang) -> list[str]:
+    """/stats: the last days at a glance."""
+    en = lang is Lang.EN
+    share = f"{summary.answered / summary.questions:.0%}" if summary.questions else "–"
+    head = (
+        f"📊 <b>The last {summary.days} days</b>\n"
+        f"Questions: {summary.questions}, answered: {summary.answered} ({share})\n"
+        f"👍 {summary.up} · 👎 {summary.down}"
+        if en
+        else f"📊 <b>{summary.days} hari terakhir</b>\n"
+        f"Pertanyaan: {summary.questions}, terjawab: {summary.answered} ({share})\n"
+        f"👍 {summary.up} · 👎 {summary.down}"
+    )
+    blocks = [head]
+    if summary.unanswered:
+        title = "Most asked, not found:" if en else "Paling sering ditanyakan, tidak ditemukan:"
+        lines = [f"{n}× {escape(clip(q, 120))}" for q, n in summary.unanswered]
+        blocks.append("\n".join([f"<b>{title}</b>", *lines]))
+    if summary.disliked:
+        title = "Answers with the most 👎:" if en else "Jawaban dengan 👎 terbanyak:"
+        word = "paragraph" if en else "paragraf"
+        lines = [
+            f"{n}× {escape(clip(t or '?', 100))} ({word} {p + 1})" for t, p, n in summary.disliked
+        ]
+        blocks.append("\n".join([f"<b>{title}</b>", *lines]))
+    if summary.quoted:
+        title = "Articles quoted most:" if en else "Artikel yang paling sering dikutip:"
+        lines = [f"{n}× {escape(clip(t or '?', 100))}" for t, n in summary.quoted]
+        blocks.append("\n".join([f"<b>{title}</b>", *lines]))
+    hint = (
+        "Send /stats csv for the unanswered questions as a file."
+        if en
+        else "Kirim /stats csv untuk daftar pertanyaan yang tidak terjawab dalam file."
+    )
+    blocks.append(f"<i>{hint}</i>")
+    return pack(blocks)

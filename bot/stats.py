@@ -6,8 +6,9 @@ name or a chat id: a vote is tied to a keyed hash of the voter and the answer (s
 changes that vote, and one person's votes cannot be linked across answers), and it goes with its
 question's row. Rows older than the retention are deleted daily.
 
-Writes never slow an answer: they are queued in memory and written in batches off the event
-loop. A broken or locked database costs the statistics, never an answer: one log line says so.
+Writes never slow an answer: they are queued in memory and written in a batch a second later,
+off the event loop. A broken or locked database costs the statistics, never an answer: one log
+line says so.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from typing import TypeVar
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# How often queued writes go to the database, and how many may wait (more are dropped).
+# How long queued writes wait to go to the database together, and how many may wait (more are
+# dropped).
 FLUSH_SECONDS = 1.0
 MAX_PENDING = 10_000
 DAY = 24 * 60 * 60
@@ -144,6 +146,7 @@ class StatsStore:
     _pending: list[Asked | tuple[str, str, Vote]] = field(default_factory=list)
     _failing: bool = False
     _swept: float = float("-inf")
+    _timer: asyncio.Task[None] | None = None
 
     def record(self, asked: Asked) -> None:
         """Queue a question for the next flush (never blocks)."""
@@ -154,8 +157,23 @@ class StatsStore:
         self._queue((answer, voter_key(self.key, answer, user), vote))
 
     def _queue(self, item: Asked | tuple[str, str, Vote]) -> None:
+        """Keep `item` for the flush FLUSH_SECONDS from now (one flush for all queued by then)."""
         if len(self._pending) < MAX_PENDING:
             self._pending.append(item)
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def close(self) -> None:
+        """Write what is still queued (at shutdown)."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.flush()
 
     async def flush(self) -> None:
         """Write what is queued, in a worker thread; delete old rows once a day."""
@@ -166,15 +184,6 @@ class StatsStore:
             self._swept = now
         if batch or sweep:
             await asyncio.to_thread(self._write, batch, now if sweep else None)
-
-    async def run(self) -> None:
-        """Flush every FLUSH_SECONDS until cancelled, and once more then."""
-        try:
-            while True:
-                await asyncio.sleep(FLUSH_SECONDS)
-                await self.flush()
-        finally:
-            await self.flush()
 
     async def summary(self, days: int = 7) -> Summary | None:
         """The last `days` at a glance; None if the database cannot be read."""

@@ -13,6 +13,7 @@ editMessageReplyMarkup) are recorded in `edits`.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import itertools
 import json
 import re
@@ -21,6 +22,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -150,6 +152,10 @@ class FakeTelegram:
     # Every editMessageText / editMessageReplyMarkup served: its parameters, with "_method"
     # and "_at" (time.monotonic()) added.
     edits: list[JSON] = field(default_factory=list)
+    # Every answerInlineQuery served (its parameters), and every document the bot sent (with
+    # its "_content" bytes).
+    inline_answers: list[JSON] = field(default_factory=list)
+    documents: list[JSON] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _callback_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -378,6 +384,18 @@ class FakeTelegram:
         self.push_update({"message": message})
         return message
 
+    def push_inline_query(self, sender: JSON, query: str, chat_type: str = "sender") -> JSON:
+        """Queue an inline query (`@bot query` typed in any chat) and return it."""
+        inline: JSON = {
+            "id": f"iq{next(self._callback_ids)}",
+            "from": sender,
+            "query": query,
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        self.push_update({"inline_query": inline})
+        return inline
+
     def push_callback(self, sender: JSON, message: JSON, data: str) -> JSON:
         """Queue a press of a button (with `data`) under `message`, one the bot sent.
 
@@ -527,7 +545,7 @@ class FakeTelegram:
                 return {
                     "id": self.bot_id, "is_bot": True, "first_name": "Tanya Artikel",
                     "username": self.bot_username, "can_join_groups": True,
-                    "can_read_all_group_messages": False, "supports_inline_queries": False,
+                    "can_read_all_group_messages": False, "supports_inline_queries": True,
                 }  # fmt: skip
             case "getUpdates":
                 return self._get_updates(params)
@@ -559,8 +577,51 @@ class FakeTelegram:
                 return True
             case "getFile":
                 return self._get_file(params)
+            case "answerInlineQuery":
+                return self._answer_inline_query(params)
+            case "sendDocument":
+                return self._send_document(params)
             case _:
                 raise ApiError(404, "Not Found")
+
+    def _answer_inline_query(self, params: JSON) -> bool:
+        """Check the results as Telegram does and record them in `inline_answers`.
+
+        At most 50, ids unique and at most 64 bytes, each message valid HTML within the limit.
+        """
+        results = params.get("results") or []
+        ids = [str(r.get("id", "")) for r in results]
+        if len(results) > 50 or len(set(ids)) != len(ids):
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        for result in results:
+            if not 0 < len(str(result.get("id", "")).encode()) <= 64:
+                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+            content = result.get("input_message_content") or {}
+            self._check_text({"text": content.get("message_text", ""), **content})
+        with self._changed:
+            self.inline_answers.append({**params, "_at": time.monotonic()})
+            self._changed.notify_all()
+        return True
+
+    def _send_document(self, params: JSON) -> JSON:
+        """Record a document the bot sends (uploaded as a file) in `documents`."""
+        chat_id = int(params["chat_id"])
+        document = params.get("document")
+        if not isinstance(document, tuple):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        file_name, content = document
+        with self._changed:
+            message: JSON = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "document": {"file_id": f"sent{len(self.documents)}",
+                             "file_unique_id": f"usent{len(self.documents)}",
+                             "file_name": file_name, "file_size": len(content)},
+            }  # fmt: skip
+            self.documents.append({**message, "_content": content, "_params": params})
+            self._changed.notify_all()
+        return message
 
     def _get_updates(self, params: JSON) -> list[JSON]:
         offset = int(params.get("offset", 0))
@@ -678,6 +739,8 @@ def _parameters(body: bytes, content_type: str) -> JSON:
     if content_type.startswith("application/json"):
         decoded: JSON = json.loads(body)
         return decoded
+    if content_type.startswith("multipart/form-data"):
+        return _multipart(body, content_type)
     params: JSON = {}
     for key, value in parse_qsl(body.decode(), keep_blank_values=True):
         if key in _RAW_PARAMETERS:
@@ -687,4 +750,27 @@ def _parameters(body: bytes, content_type: str) -> JSON:
                 params[key] = json.loads(value)
             except json.JSONDecodeError:
                 params[key] = value
+    return params
+
+
+def _multipart(body: bytes, content_type: str) -> JSON:
+    """Form fields of a multipart upload; a file field becomes (file name, bytes)."""
+    form = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    params: JSON = {}
+    for part in form.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is not None:
+            params[name] = (part.get_filename(), payload)
+        elif name in _RAW_PARAMETERS:
+            params[name] = payload.decode()
+        else:
+            try:
+                params[name] = json.loads(payload)
+            except json.JSONDecodeError:
+                params[name] = payload.decode()
     return params

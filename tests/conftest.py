@@ -80,6 +80,7 @@ def make_settings(telegram: FakeTelegram, corpus_dir: Path, **overrides: object)
         "telegram_api_base_file_url": telegram.file_base_url,
         "admin_user_ids": str(ADMIN),
         "corpus_dir": corpus_dir,
+        "stats_db": corpus_dir.parent / "state" / "stats.sqlite3",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -169,6 +170,8 @@ async def _stop(application: Application) -> None:  # type: ignore[type-arg]
     if application.running:
         await application.stop()
     await application.shutdown()
+    if application.post_shutdown is not None:  # as run_polling does
+        await application.post_shutdown(application)
 
 
 def _polling_failed(application: Application, error: TelegramError) -> None:  # type: ignore[type-arg]

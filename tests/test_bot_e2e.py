@@ -316,7 +316,14 @@ async def test_commands_menu_help_and_sources(bot: RunningBot) -> None:
     assert menus == {
         '{"type": "all_private_chats"}': ["help", "sources"],
         '{"type": "all_group_chats"}': ["tanya", "ask", "help", "sources"],
-        f'{{"chat_id": {ADMIN}, "type": "chat"}}': ["help", "sources", "reload", "add", "remove"],
+        f'{{"chat_id": {ADMIN}, "type": "chat"}}': [
+            "help",
+            "sources",
+            "reload",
+            "add",
+            "remove",
+            "stats",
+        ],
     }
     tg.push(tg.private_chat(USER), tg.user(USER), "/start")
     tg.push(tg.private_chat(USER), tg.user(USER), "/sources")

@@ -5,6 +5,7 @@ import pytest
 from bot import buttons
 from bot.buttons import Kind, Press
 from bot.render import Lang
+from bot.stats import new_answer_id
 from retrieval import Article, Corpus
 
 KEY = buttons.article_key("rob.md")
@@ -20,7 +21,15 @@ KEY = buttons.article_key("rob.md")
         (f"rmy:{KEY}", Press(Kind.REMOVE_YES, key=KEY)),
         ("rmx:", Press(Kind.REMOVE_CANCEL)),
         ("rmy:1234567890123456", Press(Kind.REMOVE_YES, key="1234567890123456")),
+        ("fu:Ab3_-x9Kq0Zz", Press(Kind.VOTE_UP, key="Ab3_-x9Kq0Zz")),
+        ("fd:Ab3_-x9Kq0Zz", Press(Kind.VOTE_DOWN, key="Ab3_-x9Kq0Zz")),
         # not ours, or not well-formed
+        ("fu:", None),
+        ("fu:Ab3_-x9Kq0Z", None),
+        ("fd:Ab3_-x9Kq0Zz1", None),
+        ("fu:Ab3_-x9Kq0Z!", None),
+        (f"fu:{KEY}", None),
+        ("rmq:Ab3_-x9Kq0Zz", None),
         ("src:", None),
         ("src:-1", None),
         ("src:1234567", None),
@@ -87,3 +96,13 @@ def test_sources_keyboard_turns_pages() -> None:
 def test_confirm_keyboard() -> None:
     article = Article("rob.md", "Rob", (), 1, "d")
     assert callback_data(buttons.confirm_keyboard(article, Lang.ID)) == [[f"rmy:{KEY}", "rmx:"]]
+
+
+def test_feedback_keyboard_is_one_row_for_an_answer() -> None:
+    answer = new_answer_id()
+    (row,) = buttons.feedback_keyboard(answer).inline_keyboard
+    assert [(b.text, buttons.parse(b.callback_data)) for b in row] == [  # type: ignore[arg-type]
+        ("👍", Press(Kind.VOTE_UP, key=answer)),
+        ("👎", Press(Kind.VOTE_DOWN, key=answer)),
+    ]
+    assert all(len(str(b.callback_data).encode()) <= 64 for b in row)

@@ -1,8 +1,20 @@
+from pathlib import Path
+
 import pytest
 
-from bot.handlers import Action, Decision, Incoming, command_argument, decide, example_questions
+from bot.handlers import (
+    Action,
+    Decision,
+    Incoming,
+    asked_row,
+    command_argument,
+    decide,
+    example_questions,
+)
+from retrieval import Abstention, Analyzer, Index, load_corpus
 
 BOT = "tanya_bot"
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 @pytest.mark.parametrize(
@@ -69,3 +81,31 @@ def test_example_questions_come_from_headings_then_titles() -> None:
         "judul",
     ]
     assert example_questions([], ["Judul A", "Judul A"]) == ["judul a"]
+
+
+@pytest.mark.parametrize(
+    ("message", "kept", "answered"),
+    [
+        ("halo kak, siapa presiden ukraina? 🙏", "siapa presiden ukraina?", True),
+        ("Berapa harga bensin hari ini? https://x.co.id/a", "Berapa harga bensin hari ini?", False),
+        ("makasih!", None, False),  # small talk is no question
+        ("😀😀", None, False),
+    ],
+)
+def test_the_statistics_keep_real_questions_as_cleaned(
+    message: str, kept: str | None, answered: bool
+) -> None:
+    corpus = load_corpus(SEEDS)
+    result = Index(corpus.passages, Analyzer.default()).search(message)
+    row = asked_row("abcdefghijkl", "private", result, corpus)
+    if kept is None:
+        assert row is None
+        return
+    assert row is not None
+    assert (row.question, row.answered, row.chat_type) == (kept, answered, "private")
+    if answered:
+        assert (row.file, row.position) == (corpus.passages[5].file, 5)
+        assert row.title is not None and row.title.startswith("Rusia Buka Pintu")
+    else:
+        assert (row.file, row.title, row.position) == (None, None, None)
+        assert result.abstention is Abstention.NOT_FOUND

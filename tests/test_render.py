@@ -4,6 +4,7 @@ from telegram.constants import MessageLimit
 from bot import render
 from bot.library import Changes, Failure, ReloadReport
 from bot.render import Lang, telegram_length
+from bot.stats import Summary
 from retrieval import (
     Abstention,
     AnswerType,
@@ -341,3 +342,37 @@ def test_every_skip_reason_has_an_indonesian_text() -> None:
     for skip in Skip:
         values: tuple[int | str, ...] = (1, 2) if "{1" in skip.value else ("x",)
         assert render.skip_reason(SkippedFile("a", skip, values), Lang.ID)
+
+
+def test_inline_answers_are_the_quoted_passages_with_unique_short_ids() -> None:
+    corpus = Corpus(articles(2), (), ())
+    hits = tuple(
+        Hit(Passage(f"{n}.txt", f"Judul {n} <x>", "Bagian", 0, "Isi <b> & kalimat. Dua."),
+            1.0, 1.0, (), (), Span(0, 18))
+        for n in range(2)
+    )  # fmt: skip
+    answers = render.inline_answers(SearchResult("q", True, hits), Lang.ID, corpus)
+    assert [a.title for a in answers] == ["Judul 0 <x> › Bagian", "Judul 1 <x> › Bagian"]
+    assert answers[0].description == "Isi <b> & kalimat."
+    assert len({a.id for a in answers}) == 2 and all(len(a.id) <= 64 for a in answers)
+    assert answers[0].text.startswith("<b>Judul 0 &lt;x&gt;</b>")
+    assert all(parse_html(a.text) for a in answers)
+
+
+def test_stats_message() -> None:
+    summary = Summary(
+        days=7,
+        questions=4,
+        answered=3,
+        up=2,
+        down=1,
+        unanswered=(("harga <bensin>?", 2),),
+        disliked=(("Rusia", 4, 1),),
+        quoted=(("Rusia", 3),),
+    )
+    (html,) = render.stats_message(summary, Lang.ID)
+    assert "Pertanyaan: 4, terjawab: 3 (75%)" in html and "👍 2 · 👎 1" in html
+    assert "2× harga &lt;bensin&gt;?" in html and "1× Rusia (paragraf 5)" in html
+    assert parse_html(html)
+    (english,) = render.stats_message(Summary(7, 0, 0, 0, 0), Lang.EN)
+    assert "Questions: 0, answered: 0 (–)" in english

@@ -1,3 +1,4 @@
+import asyncio
 import logging
 import sqlite3
 import time
@@ -111,8 +112,23 @@ async def test_a_broken_database_costs_the_statistics_never_an_answer(
     assert len(errors) == 1 and "answers go on" in errors[0]
 
 
-async def test_writes_wait_in_memory_until_a_flush(store: StatsStore) -> None:
+async def test_writes_wait_in_memory_and_go_together_a_moment_later(
+    store: StatsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.stats.FLUSH_SECONDS", 0.05)
     store.record(asked("siapa presiden ukraina", True))
+    store.record(asked("kapan invasi dimulai", True))
     assert not store.path.exists()  # nothing was written on the caller's time
-    await store.flush()
-    assert store.path.exists()
+    for _ in range(500):  # up to 10 s
+        if store.path.exists():
+            break
+        await asyncio.sleep(0.02)
+    summary = await store.summary()
+    assert summary is not None and summary.questions == 2
+
+
+async def test_close_writes_what_is_queued(store: StatsStore) -> None:
+    store.record(asked("siapa presiden ukraina", True))
+    await store.close()
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM questions").fetchone() == (1,)
