@@ -43,7 +43,9 @@ def main() -> int:
         )
         return 2
     try:
-        library = Library.open(settings.corpus_dir, settings.index_cache)
+        library = Library.open(
+            settings.corpus_dir, settings.index_cache, semantic=settings.semantic
+        )
     except CorpusError as error:
         logger.error("cannot start: %s (set CORPUS_DIR to a folder of articles)", error)
         return 2

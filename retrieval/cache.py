@@ -280,7 +280,7 @@ class VectorJob:
         """Prepare the job for the cache saved under `key` (nothing runs yet)."""
         self.cache_file = cache_file
         self.key = key
-        self.stopped = False
+        self._stopping = False
         spawn = multiprocessing.get_context("spawn")  # forking a threaded process is unsafe
         self._process = spawn.Process(
             target=_encode_in_child, args=(cache_file, key), name="encode-passages", daemon=True
@@ -295,9 +295,14 @@ class VectorJob:
         self._process.join()
         return self._process.exitcode == 0
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the job was stopped (here, or by a signal, as at this process's exit)."""
+        return self._stopping or self._process.exitcode in _STOPPED
+
     def stop(self) -> None:
         """Stop the job (its last checkpoint stays in the cache) and wait for it to end."""
-        self.stopped = True
+        self._stopping = True
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(STOP_SECONDS)
@@ -321,6 +326,11 @@ def _encode_in_child(cache_file: Path, key: str) -> None:
 
 def _exit_on_signal(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
+
+
+# How a vector job's process ends when stopped: by SIGTERM, through `_exit_on_signal` or before
+# it is set up, or killed.
+_STOPPED = frozenset({128 + signal.SIGTERM, -signal.SIGTERM, -signal.SIGKILL})
 
 
 def _served(index: Index, encoder: Encoder | None, vectors: PassageVectors | None) -> Index:

@@ -491,10 +491,14 @@ class Index:
             fit[:1] = answered
         rows, scores, coverage = rows[:k], scores[:k], coverage[:k]
         shown = np.ones_like(fit) if not abstain else fit & answered
+        # An English answer's sentence closest in meaning is marked in the first passage only:
+        # encoding sentences costs about 10 ms each.
         english = meaning if asked.english else None
         hits = tuple(
-            self._hit(int(row), float(score), float(share), query, english)
-            for row, score, share in zip(rows[shown], scores[shown], coverage[shown], strict=True)
+            self._hit(int(row), float(score), float(share), query, english if not n else None)
+            for n, (row, score, share) in enumerate(
+                zip(rows[shown], scores[shown], coverage[shown], strict=True)
+            )
         )
         reason = None if answered else Abstention.NOT_FOUND
         return SearchResult(question, answered, hits, reason, asked)

@@ -122,3 +122,10 @@ def test_only_a_token_error_is_a_token_error() -> None:
     with pytest.raises(ValidationError) as token:
         Settings(_env_file=None, telegram_bot_token="nope")
     assert token_is_wrong(token.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "on"), [(None, True), ("on", True), ("off", False), ("OFF", False), ("0", False)]
+)
+def test_semantic_is_on_unless_turned_off(raw: str | None, on: bool) -> None:
+    assert settings(**({} if raw is None else {"semantic": raw})).semantic is on
