@@ -82,7 +82,7 @@ class SearchParams:
             join them.
         dense_weight: How much a difference in cosine similarity weighs against BM25 scores
             divided by the best one: cosines of related passages span about 0.1, so a passage
-            0.1 closer in meaning makes up for the whole of the BM25 leader's score.
+            0.08 closer in meaning makes up for the whole of the BM25 leader's score.
         english_min_similarity: Least cosine similarity of a passage that answers an English
             question (ranked by meaning alone; its BM25 coverage says nothing).
     """
@@ -102,7 +102,7 @@ class SearchParams:
     min_confidence: float = 0.5
     fusion_depth: int = 30
     dense_depth: int = 30
-    dense_weight: float = 10.0
+    dense_weight: float = 12.5
     english_min_similarity: float = 0.79
 
 
