@@ -317,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" of {len(corpus.articles)} articles; stemmer {args.stemmer}"
         f"{f'; {args.split} half' if args.split else ''}; {params}"
     )
+    english = sum(index.reader.read(q.text).english for q in questions)
+    print(f"read as English: {english} of {len(questions)} questions")
     print(_header())
     print(_row("baseline bm25 whitespace", evaluate(baseline_ranker(corpus.passages), questions)))
     timings = []

@@ -474,22 +474,20 @@ class Index:
         scores = self._near_answers(query, rows, scores)
         order = _best_first(rows, scores)
         rows, scores, coverage = rows[order], scores[order], coverage[order]
-        fit = self._fit(query, rows[:k], coverage[:k])
-        answered = bool(fit[:1].all()) and fit.size > 0
-        meaning = None
+        # The engine's decision: whether its first passage answers.
+        answered = bool(self._fit(query, rows[:1], coverage[:1]).any())
+        meaning = cosine = None
         if self.dense is not None and (asked.english or answered or not abstain):
             meaning = self.dense.question(asked.text)
             similarity = self.dense.similarities(meaning).astype(np.float64)
             rows, scores, cosine = self._fuse(asked, similarity, rows, scores)
-            rows, scores, cosine = rows[:k], scores[:k], cosine[:k]
             coverage = self._coverage(query, rows)
-            fit = self._fit(query, rows, coverage)
-            if asked.english:
-                fit = cosine >= self.params.english_min_similarity
-                answered = bool(fit[:1].all()) and fit.size > 0
-            # The engine's decision stands for an Indonesian question: its first passage is shown.
-            fit[:1] = answered
         rows, scores, coverage = rows[:k], scores[:k], coverage[:k]
+        by_meaning = cosine[:k] if asked.english and cosine is not None else None
+        fit = self._fit(query, rows, coverage, by_meaning)
+        if by_meaning is not None:
+            answered = bool(fit[:1].any())
+        fit[:1] = answered  # an Indonesian question: the engine's decision, whichever is first
         shown = np.ones_like(fit) if not abstain else fit & answered
         # An English answer's sentence closest in meaning is marked in the first passage only:
         # encoding sentences costs about 10 ms each.
@@ -662,14 +660,23 @@ class Index:
         return nearness
 
     def _fit(
-        self, query: _Query, rows: npt.NDArray[np.int64], coverage: FloatArray
+        self,
+        query: _Query,
+        rows: npt.NDArray[np.int64],
+        coverage: FloatArray,
+        cosine: FloatArray | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Which of `rows` may be shown as an answer.
 
         A passage must cover `min_confidence` of the question's information, and hold a word
         that could answer it at all: a passage with no date cannot answer "kapan", nor one
-        with no number "berapa", however much of the question it repeats.
+        with no number "berapa", however much of the question it repeats. For an English
+        question, ranked by meaning (`cosine` given), its cosine must reach
+        `english_min_similarity` instead: its words say nothing.
         """
+        if cosine is not None:
+            fit: npt.NDArray[np.bool_] = cosine >= self.params.english_min_similarity
+            return fit
         fit = coverage >= self.params.min_confidence
         if query.answer_type in self._words.answers:
             words, owner, _, _ = self._words.of(rows)
