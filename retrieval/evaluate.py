@@ -207,6 +207,7 @@ def _holdout(
     ]
     unanswerable = [Question(in_scope[i].text, ()) for i in sorted(held)]
     rows = [i for i, p in enumerate(passages) if p.file not in removed]
+    counts = []
     left = [passages[i] for i in rows]
     lines = [
         f"holdout: removed the {len(removed)} articles answering {len(held)} questions "
@@ -218,7 +219,10 @@ def _holdout(
         index = Index(left, full.analyzer, full.params)
         if full.dense is not None:
             index = index.with_dense(Dense(full.dense.encoder, full.dense.vectors[rows]))
-        lines.append(_row(name, evaluate(engine_ranker(index), [*kept, *unanswerable])))
+        scores = evaluate(engine_ranker(index), [*kept, *unanswerable])
+        lines.append(_row(name, scores))
+        counts.append(f"{name} {round(scores.answered_right * len(kept))}")
+    lines.append(f"kept questions answered and first right, of {len(kept)}: {', '.join(counts)}")
     return "\n".join(lines)
 
 
@@ -321,11 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"read as English: {english} of {len(questions)} questions")
     print(_header())
     print(_row("baseline bm25 whitespace", evaluate(baseline_ranker(corpus.passages), questions)))
-    timings = []
+    timings, counts = [], []
     for name, engine in engines:
         started = time.perf_counter()
-        print(_row(name, evaluate(engine_ranker(engine), questions)), flush=True)
+        scores = evaluate(engine_ranker(engine), questions)
+        print(_row(name, scores), flush=True)
         timings.append(f"{name} {(time.perf_counter() - started) / len(questions) * 1000:.1f}")
+        counts.append(f"{name} {round(scores.answered_right * in_scope)}")
+    print(f"answered and first right, of {in_scope}: {', '.join(counts)}")
     print(f"index built in {built:.1f} s; ms per question: {', '.join(timings)}")
     if any(q.clean for q in questions):
         for name, engine in engines:
