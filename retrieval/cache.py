@@ -290,6 +290,11 @@ class VectorJob:
         """Start encoding."""
         self._process.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the job is still encoding."""
+        return self._process.is_alive()
+
     def wait(self) -> bool:
         """Wait until the job ends; whether it completed the vectors."""
         self._process.join()
