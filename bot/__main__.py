@@ -43,7 +43,9 @@ def main() -> int:
         )
         return 2
     try:
-        library = Library.open(settings.corpus_dir, settings.index_cache)
+        library = Library.open(
+            settings.corpus_dir, settings.index_cache, semantic=settings.semantic
+        )
     except CorpusError as error:
         logger.error("cannot start: %s (set CORPUS_DIR to a folder of articles)", error)
         return 2
@@ -69,6 +71,8 @@ def main() -> int:
     except Exception:
         logger.exception("the bot stopped on an unexpected error")  # the formatter redacts
         return 1
+    finally:
+        library.close()
     return 0
 
 

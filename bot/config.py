@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     stats_db: Path | None = Path(".cache/stats.sqlite3")
     feedback: bool = True
     stats_retention_days: int = Field(default=30, ge=1)
+    semantic: bool = True
 
     @field_validator("telegram_bot_token")
     @classmethod

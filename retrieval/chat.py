@@ -17,7 +17,7 @@ from enum import StrEnum
 from importlib import resources
 
 from retrieval.answers import AnswerType, AnswerTypes
-from retrieval.text import Analyzer, Term, Word
+from retrieval.text import Analyzer, Term, Word, load_word_list, normalize
 
 # A link: with a scheme or "www.", or a bare domain of a common top-level domain, with any path;
 # punctuation right after it belongs to the sentence.
@@ -34,6 +34,9 @@ _SPACES = re.compile(r"[^\S\n]+")
 # so "5.400" stays one number).
 _CLAUSE_BREAK = re.compile(r"[,;:!?…\n]|\.(?!\w)")
 _REPEATS = re.compile(r"(.)\1+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# A question with this many English function words and no Indonesian one is English.
+_ENGLISH_WORDS = 2
 # Emoji and pictographs: symbols from the arrows block on, their joiners, variation selectors,
 # skin tones, tags and keycaps. Older symbols (°, ©) stay.
 _FIRST_PICTOGRAPH = 0x2190
@@ -95,6 +98,7 @@ class Question:
             and one that has not is not the worse for it.
         answer_type: The kind of word that answers it.
         register: The kinds of register the message held, most telling first.
+        english: Whether it is asked in English rather than Indonesian (`LanguageGate`).
     """
 
     text: str
@@ -102,6 +106,7 @@ class Question:
     optional: frozenset[int]
     answer_type: AnswerType
     register: tuple[Register, ...]
+    english: bool = False
 
     @property
     def asks(self) -> bool:
@@ -193,19 +198,54 @@ class RegisterWords:
         return 1, next((m for p, m in self.patterns if p.fullmatch(word)), None)
 
 
+@dataclass(frozen=True, slots=True)
+class LanguageGate:
+    """Tells English questions from Indonesian ones by their function words.
+
+    A question with at least two English function words and no Indonesian one is English: an
+    Indonesian question that quotes an English title ("Siapa pengarang buku The Clash of ...")
+    keeps its Indonesian question word. Names and content words say nothing either way.
+
+    Attributes:
+        english: English function words (`data/english.txt`).
+        indonesian: Indonesian function and question words (`data/stopwords.txt` less those).
+    """
+
+    english: frozenset[str]
+    indonesian: frozenset[str]
+
+    @classmethod
+    def default(cls) -> LanguageGate:
+        """The gate of the packaged word lists."""
+        english = load_word_list("english.txt")
+        return cls(english, load_word_list("stopwords.txt") - english)
+
+    def is_english(self, text: str) -> bool:
+        """Whether `text` is English."""
+        words = _LETTERS.findall(normalize(text))
+        return sum(word in self.english for word in words) >= _ENGLISH_WORDS and not any(
+            word in self.indonesian for word in words
+        )
+
+
 class QuestionReader:
     """Reads chat messages as questions: cleaning, register, answer type, content words."""
 
     def __init__(
-        self, analyzer: Analyzer, answer_types: AnswerTypes, register: RegisterWords
+        self,
+        analyzer: Analyzer,
+        answer_types: AnswerTypes,
+        register: RegisterWords,
+        languages: LanguageGate | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.answer_types = answer_types
         self.register = register
+        self.languages = languages or LanguageGate.default()
 
     @classmethod
     def default(cls, analyzer: Analyzer, answer_types: AnswerTypes) -> QuestionReader:
-        """A reader with the packaged register list."""
+        """A reader with the packaged register and language lists."""
         return cls(analyzer, answer_types, RegisterWords.default(analyzer))
 
     def clean(self, message: str) -> str:
@@ -243,7 +283,8 @@ class QuestionReader:
         found = {m.register for m, drop in zip(marks, dropped, strict=True) if m and drop}
         register = tuple(kind for kind in Register if kind in found)
         text = _question_text(cleaned, words, dropped, content, breaks)
-        return Question(text, terms, optional, answer_type, register)
+        english = self.languages.is_english(text)
+        return Question(text, terms, optional, answer_type, register, english)
 
 
 def _is_emoji(char: str) -> bool:

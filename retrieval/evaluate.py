@@ -1,7 +1,7 @@
 """Measure answer quality on a question file, against plain rank-bm25 in the same run.
 
     python -m retrieval.evaluate QUESTIONS.jsonl --corpus DIR [--stemmer snowball|sastrawi|none]
-        [--holdout 0.1] [--split even|odd]
+        [--holdout 0.1] [--split even|odd] [--cache DIR] [--no-semantic]
 
 A question file has one JSON object a line with `question` and `gold`: texts of the paragraphs
 that answer it (a returned passage counts when a gold text, whitespace-normalised, is part of
@@ -15,11 +15,16 @@ chat, and a `kind`) is measured both ways, per kind: clean and as typed; its sma
 
 `--holdout F` also measures abstention at scale: the articles answering a random share F of the
 questions are removed from the corpus; those questions should abstain, the rest keep answering.
+
+The engine is measured by BM25 alone and as the hybrid (with the multilingual encoder's passage
+vectors), in the same run. The vectors are computed once and kept in an index cache under
+`--cache` (default `.cache/evaluate`), by passage text, like the bot's.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -33,8 +38,9 @@ import numpy as np
 import rank_bm25
 
 from retrieval.bm25 import BM25Params, Variant
-from retrieval.cache import IndexConfig, Stemmer
+from retrieval.cache import IndexConfig, Stemmer, complete_vectors, open_index, read_vectors
 from retrieval.corpus import CorpusError, Passage, load_corpus
+from retrieval.dense import Dense, Encoder, PassageVectors, load_encoder
 from retrieval.index import Index, SearchParams
 from retrieval.text import Analyzer, load_word_list, load_word_map
 
@@ -185,12 +191,14 @@ def _row(name: str, scores: Scores) -> str:
 def _holdout(
     questions: Sequence[Question],
     passages: Sequence[Passage],
-    analyzer: Analyzer,
-    params: SearchParams,
+    engines: Sequence[tuple[str, Index]],
     share: float,
     seed: int,
 ) -> str:
-    """Remove the gold articles of a random share of questions; report both abstention rates."""
+    """Remove the gold articles of a random share of questions; report both abstention rates.
+
+    Each of `engines` (name, index of all the passages) is measured on the passages left.
+    """
     in_scope = [q for q in questions if q.gold]
     held = set(random.Random(seed).sample(range(len(in_scope)), round(share * len(in_scope))))
     removed = {p.file for i in held for p in passages if in_scope[i].is_answered_by(p)}
@@ -198,20 +206,49 @@ def _holdout(
         q for i, q in enumerate(in_scope) if i not in held and not _touches(q, passages, removed)
     ]
     unanswerable = [Question(in_scope[i].text, ()) for i in sorted(held)]
-    index = Index([p for p in passages if p.file not in removed], analyzer, params)
-    engine = evaluate(engine_ranker(index), [*kept, *unanswerable])
-    baseline = evaluate(
-        baseline_ranker([p for p in passages if p.file not in removed]), [*kept, *unanswerable]
-    )
-    return "\n".join(
-        [
-            f"holdout: removed the {len(removed)} articles answering {len(held)} questions "
-            f"(seed {seed}); {len(kept)} questions keep their article",
-            _header(),
-            _row("baseline score>0", baseline),
-            _row("engine", engine),
-        ]
-    )
+    rows = [i for i, p in enumerate(passages) if p.file not in removed]
+    counts = []
+    left = [passages[i] for i in rows]
+    lines = [
+        f"holdout: removed the {len(removed)} articles answering {len(held)} questions "
+        f"(seed {seed}); {len(kept)} questions keep their article",
+        _header(),
+        _row("baseline score>0", evaluate(baseline_ranker(left), [*kept, *unanswerable])),
+    ]
+    for name, full in engines:
+        index = Index(left, full.analyzer, full.params)
+        if full.dense is not None:
+            index = index.with_dense(Dense(full.dense.encoder, full.dense.vectors[rows]))
+        scores = evaluate(engine_ranker(index), [*kept, *unanswerable])
+        lines.append(_row(name, scores))
+        counts.append(f"{name} {round(scores.answered_right * len(kept))}")
+    lines.append(f"kept questions answered and first right, of {len(kept)}: {', '.join(counts)}")
+    return "\n".join(lines)
+
+
+def passage_vectors(
+    corpus_dir: Path, passages: Sequence[Passage], cache: Path, encoder: Encoder
+) -> PassageVectors:
+    """The vectors of `passages` (of `corpus_dir`), computed once and kept in `cache`.
+
+    The cache is an index cache like the bot's, one per corpus directory; only passages whose
+    text is new are encoded.
+
+    Raises:
+        CorpusError: If the directory holds no usable article.
+        OSError, KeyError, ValueError: If the cache cannot be written or read back.
+    """
+    name = hashlib.sha256(str(corpus_dir.resolve()).encode()).hexdigest()[:16]
+    cache_file = cache / f"{corpus_dir.resolve().name}-{name}.npz"
+    opened = open_index(corpus_dir, IndexConfig(), cache_file, encoder=encoder)
+    if opened.vectors_missing:
+        print(f"encoding {opened.vectors_missing} passages (kept in {cache_file})", file=sys.stderr)
+        complete_vectors(cache_file, opened.key, encoder)
+    vectors = read_vectors(cache_file, opened.key, encoder)
+    if vectors is None or not vectors.complete:
+        raise ValueError(f"the passage vectors in {cache_file} are incomplete")
+    texts = [p.text for p in opened.corpus.passages]
+    return PassageVectors.carried(encoder, [p.text for p in passages], vectors, texts)
 
 
 def _touches(question: Question, passages: Sequence[Passage], removed: set[str]) -> bool:
@@ -244,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--holdout", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--split", choices=["even", "odd"], default=None)
+    parser.add_argument("--cache", type=Path, default=Path(".cache/evaluate"), metavar="DIR")
+    parser.add_argument("--no-semantic", action="store_true", help="BM25 alone, no encoder")
     args = parser.parse_args(argv)
 
     try:
@@ -260,16 +299,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.k1 if args.k1 is not None else defaults.bm25.k1,
         args.b if args.b is not None else defaults.bm25.b,
     )
-    overrides = {name: float(value) for name, _, value in (s.partition("=") for s in args.set)}
-    params = replace(defaults, bm25=bm25, **overrides)  # type: ignore[arg-type]
+    overrides = {
+        name: type(getattr(defaults, name))(value)
+        for name, _, value in (s.partition("=") for s in args.set)
+    }
+    params = replace(defaults, bm25=bm25, **overrides)
     analyzer = make_analyzer(args.stemmer)
 
     started = time.perf_counter()
     index = Index(corpus.passages, analyzer, params)
     built = time.perf_counter() - started
-    engine = evaluate(engine_ranker(index), questions)
-    searched = time.perf_counter() - started - built
-    baseline = evaluate(baseline_ranker(corpus.passages), questions)
+    engines = [("engine (BM25 alone)", index)]
+    encoder = None if args.no_semantic else load_encoder()
+    if encoder is not None:
+        vectors = passage_vectors(args.corpus, corpus.passages, args.cache, encoder)
+        engines.append(("hybrid", index.with_dense(Dense(encoder, vectors.matrix))))
 
     in_scope = sum(bool(q.gold) for q in questions)
     print(
@@ -277,14 +321,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" of {len(corpus.articles)} articles; stemmer {args.stemmer}"
         f"{f'; {args.split} half' if args.split else ''}; {params}"
     )
+    english = sum(index.reader.read(q.text).english for q in questions)
+    print(f"read as English: {english} of {len(questions)} questions")
     print(_header())
-    print(_row("baseline bm25 whitespace", baseline))
-    print(_row("engine", engine))
-    print(f"index built in {built:.1f} s; {searched / len(questions) * 1000:.1f} ms per question")
+    print(_row("baseline bm25 whitespace", evaluate(baseline_ranker(corpus.passages), questions)))
+    timings, counts = [], []
+    for name, engine in engines:
+        started = time.perf_counter()
+        scores = evaluate(engine_ranker(engine), questions)
+        print(_row(name, scores), flush=True)
+        timings.append(f"{name} {(time.perf_counter() - started) / len(questions) * 1000:.1f}")
+        counts.append(f"{name} {round(scores.answered_right * in_scope)}")
+    print(f"answered and first right, of {in_scope}: {', '.join(counts)}")
+    print(f"index built in {built:.1f} s; ms per question: {', '.join(timings)}")
     if any(q.clean for q in questions):
-        print(chatty_table(engine_ranker(index), questions))
+        for name, engine in engines:
+            print(f"{name}:")
+            print(chatty_table(engine_ranker(engine), questions))
     if args.holdout:
-        print(_holdout(questions, corpus.passages, analyzer, params, args.holdout, args.seed))
+        print(_holdout(questions, corpus.passages, engines, args.holdout, args.seed))
     return 0
 
 

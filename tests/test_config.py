@@ -159,3 +159,10 @@ def test_every_setting_is_described_in_env_example() -> None:
     example = (Path(__file__).resolve().parent.parent / ".env.example").read_text("utf-8")
     names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line[:40]}
     assert {name.upper() for name in Settings.model_fields} <= names
+
+
+@pytest.mark.parametrize(
+    ("raw", "on"), [(None, True), ("on", True), ("off", False), ("OFF", False), ("0", False)]
+)
+def test_semantic_is_on_unless_turned_off(raw: str | None, on: bool) -> None:
+    assert settings(**({} if raw is None else {"semantic": raw})).semantic is on

