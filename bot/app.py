@@ -20,7 +20,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CommandHandler,
@@ -30,6 +29,7 @@ from telegram.ext import (
 )
 
 from bot.config import TOKEN_PATTERN, Settings
+from bot.flood import ChatRateLimiter
 from bot.handlers import ASK_COMMANDS, Handlers
 from bot.library import Library
 from bot.limits import Quotas, RateLimiter
@@ -106,7 +106,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             )
         )
         .rate_limiter(
-            AIORateLimiter(
+            ChatRateLimiter(
                 overall_max_rate=settings.flood_messages_per_second,
                 group_max_rate=settings.flood_messages_per_minute_per_group,
                 max_retries=3,

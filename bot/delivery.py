@@ -87,7 +87,7 @@ def plan(error: TelegramError, outgoing: Outgoing, failures: int) -> Plan:
         return Plan(Remedy.MIGRATED, then=(moved,))
     if isinstance(error, BadRequest):
         return _fallback(str(error).lower(), outgoing)
-    if isinstance(error, RetryAfter):  # AIORateLimiter has waited and retried already
+    if isinstance(error, RetryAfter):  # the rate limiter has waited and retried already
         return Plan(Remedy.GIVE_UP)
     if not isinstance(error, NetworkError):
         return Plan(Remedy.RAISE)

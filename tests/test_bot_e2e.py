@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from telegram.constants import MessageLimit
-from telegram.ext import AIORateLimiter
 
 from bot.app import build_application
+from bot.flood import ChatRateLimiter
 from bot.library import Library
 from retrieval import SearchResult
 from testkit.telegram_server import FakeTelegram
@@ -472,7 +472,7 @@ async def test_replies_to_a_group_keep_to_its_flood_limit_and_other_chats_do_not
     # Telegram's group limit is per minute; here the rate limiter's minute is one second, so
     # FLOOD_MESSAGES_PER_MINUTE_PER_GROUP=2 means two replies to a group at once, then one
     # every 0.5 s, and the test takes a second rather than a minute.
-    monkeypatch.setattr("bot.app.AIORateLimiter", partial(AIORateLimiter, group_time_period=1))
+    monkeypatch.setattr("bot.app.ChatRateLimiter", partial(ChatRateLimiter, group_time_period=1))
     other_group = GROUP - 1
     asks = [GROUP, GROUP, other_group, USER, GROUP, GROUP]
     async with running_bot(telegram, corpus_dir, flood_messages_per_minute_per_group=2):
