@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    concurrent_chats: int = Field(default=64, ge=1, le=256)
 
     @field_validator("telegram_bot_token")
     @classmethod

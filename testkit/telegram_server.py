@@ -280,6 +280,13 @@ class FakeTelegram:
             self._changed.notify_all()
         return self.updates[-1]
 
+    def redeliver(self, update: JSON) -> None:
+        """Queue an update again with its own id, as Telegram does with one never confirmed."""
+        with self._changed:
+            self.updates.append(update)
+            self.updates.sort(key=lambda queued: int(queued["update_id"]))
+            self._changed.notify_all()
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Block until `predicate()` holds, or fail the test after `timeout` seconds."""
         if not self.happens(predicate, timeout):

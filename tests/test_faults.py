@@ -119,7 +119,8 @@ async def test_flood_control_past_the_retries_is_logged_once(
     for _ in range(4):
         tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1, chat_id=USER)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
-    await keeps_answering(tg)
+    await keeps_answering(tg)  # meanwhile: only the chat told to wait waits
+    await bot.settled()
     sends = [call["_at"] for call in tg.method_calls("sendMessage") if call["chat_id"] == USER]
     assert len(sends) == 4  # the first try and three retries
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(sends))
@@ -205,6 +206,7 @@ async def test_server_errors_past_the_retries_are_logged_once(
         tg.fail_next("sendMessage", 500, "Internal Server Error", chat_id=USER)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 4
     errors = [
@@ -222,6 +224,7 @@ async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
     (delivered,) = await wait_sent(tg, 1)  # the server took it; the bot will not know
     assert "Zelenskyy" in delivered["text"]
     await keeps_answering(tg)
+    await bot.settled()
     assert len(replies_to(tg, USER)) == 1
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 1
     assert logged(bot_log, "WARNING") == [
@@ -316,6 +319,7 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
     await keeps_answering(tg)
+    await bot.settled()
     assert len(tg.method_calls("sendMessage")) == 3  # no retry, no apology
     assert logged(bot_log, "WARNING") == [
         f"chat {GROUP} refuses the bot (Forbidden: bot was kicked from the supergroup chat); "
@@ -331,11 +335,13 @@ async def test_refusal_is_logged_again_once_a_reply_got_through(
     tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapan invasi dimulai")  # added back: delivered
     await asyncio.to_thread(tg.wait_for, lambda: len(replies_to(tg, GROUP)) == 1)
     tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)  # and removed again
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 2
 
 

@@ -103,6 +103,24 @@ def test_unusable_corpus_dir_is_one_line_and_exit_2(
     assert f" ERROR bot: cannot start: {reason}{corpus} (set CORPUS_DIR to a folder" in line
 
 
+def test_unusable_update_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "updates.sqlite3").write_bytes(b"not a database at all " * 100)
+    done = subprocess.run(
+        BOT_COMMAND, cwd=tmp_path,
+        env=bot_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(ROOT / "seeds"),
+                    INDEX_CACHE="cache/index.npz"),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.endswith(
+        " ERROR bot: cannot start: the update store cache/updates.sqlite3 cannot be used "
+        "(file is not a database); move it away to start afresh"
+    )
+    assert "Traceback" not in done.stderr
+
+
 def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
     telegram = FakeTelegram(TOKEN)
     base_url = telegram.start()
