@@ -421,8 +421,8 @@ async def test_questions_are_answered_at_once_while_a_reload_builds(
 async def test_webhook_answers_telegram_before_the_update_is_handled(
     telegram: FakeTelegram, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Telegram posts updates concurrently and gives up on a slow webhook: only polling holds
-    # updates back until handled (HandledQueue).
+    # Telegram posts updates concurrently and gives up on a slow webhook: it gets its 200 once
+    # the update is stored (the inbox), before it is handled.
     port = free_port()
     async with running_bot(
         telegram,
@@ -448,10 +448,14 @@ async def test_webhook_answers_telegram_before_the_update_is_handled(
             status = await asyncio.to_thread(post_update, port, update, "s3cret-header-value", 3)
             assert (status, time.monotonic() - started < 1.0) == (200, True)
             await asyncio.wait_for(entered.wait(), 10)  # handled after Telegram had its answer
+            inbox = await bot.service.dispatcher.store.inbox()
+            assert [update_id for update_id, _ in inbox] == [1]  # kept until it is handled
         finally:
             release.set()
         (reply,) = await wait_sent(telegram, 1)
         assert "Zelenskyy" in reply["text"]
+        await bot.settled()
+        assert await bot.service.dispatcher.store.inbox() == []
 
 
 async def test_replies_keep_to_the_flood_limit_per_second(
