@@ -66,6 +66,17 @@ class Failure:
     reply_to: int | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, and room for many connections at once.
+
+    The bot opens a connection per reply in flight (64 chats at once by default); with the
+    standard backlog of 5, connections beyond it would be dropped, as Telegram never does.
+    """
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
 class _EntityParser(HTMLParser):
     """Parses Telegram HTML: only known tags, balanced, entities decoded."""
 
@@ -124,6 +135,8 @@ class FakeTelegram:
     # The highest offset getUpdates has confirmed, and the highest update id it has handed out.
     confirmed: int = 0
     handed_out: int = 0
+    # When each update was first handed out by getUpdates (time.monotonic()).
+    first_handed_out: dict[int, float] = field(default_factory=dict)
     topics: set[tuple[int, int]] = field(default_factory=set)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -154,8 +167,7 @@ class FakeTelegram:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
 
@@ -408,6 +420,9 @@ class FakeTelegram:
             batch = list(self.updates[: int(params.get("limit", 100))])
             if batch:
                 self.handed_out = max(self.handed_out, batch[-1]["update_id"])
+                now = time.monotonic()
+                for update in batch:
+                    self.first_handed_out.setdefault(update["update_id"], now)
             return batch
 
     def _check_thread(self, params: JSON) -> None:
