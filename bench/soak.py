@@ -294,10 +294,14 @@ class Soak:
                 self.ask(self.rng.choice(idle), faults.get(number))
             else:
                 time.sleep(0.002)
+        # Every question, including those whose user stopped waiting, has PATIENCE more to be
+        # answered (or refused); what is not by then is lost.
         deadline = time.monotonic() + PATIENCE
-        while self.waiting and time.monotonic() < deadline:
+        while time.monotonic() < deadline and any(
+            not a.replies and not a.refused for a in self.asked
+        ):
             self.collect()
-            time.sleep(0.01)
+            time.sleep(0.05)
         time.sleep(1.0)  # for late duplicates, if any
         self.collect()
         self.seconds = time.monotonic() - began
