@@ -46,15 +46,17 @@ class Ledger:
     """Which updates are in hand and which are handled; the offset that confirms only these.
 
     Telegram's `getUpdates` confirms every update below the offset it is asked with, so the
-    offset is the oldest update in hand, or one past the newest seen when none is. Handled ids
-    are remembered (the latest `remembered`, beginning with those of the store) so that an
-    update Telegram sends again is not started twice.
+    offset is the oldest update in hand, or one past the newest seen when none is. An update in
+    hand that has been stored (in the update store's inbox, which the next start handles) does
+    not hold the offset back. Handled ids are remembered (the latest `remembered`, beginning
+    with those of the store) so that an update Telegram sends again is not started twice.
     """
 
     def __init__(self, handled: Iterable[int] = (), remembered: int = REMEMBERED) -> None:
         self.remembered = remembered
         self._handled = set(handled)
         self._pending: set[int] = set()
+        self._stored: set[int] = set()  # in hand, and safe in the inbox
         self._newest: int | None = None
 
     def admit(self, update_id: int) -> bool:
@@ -70,10 +72,21 @@ class Ledger:
         """Whether the update is in hand or handled."""
         return update_id in self._pending or update_id in self._handled
 
+    def stored(self, update_ids: Iterable[int]) -> bool:
+        """Mark updates in hand as stored; whether the offset moved."""
+        before = self.offset
+        self._stored |= self._pending.intersection(update_ids)
+        return self.offset != before
+
+    def unstored(self) -> list[int]:
+        """The updates in hand that are not stored, oldest first."""
+        return sorted(self._pending - self._stored)
+
     def done(self, update_id: int) -> bool:
         """Mark an update handled; whether the offset moved."""
         before = self.offset
         self._pending.discard(update_id)
+        self._stored.discard(update_id)
         self._handled.add(update_id)
         if len(self._handled) > 2 * self.remembered:
             self._handled = set(sorted(self._handled)[-self.remembered :])
@@ -81,9 +94,12 @@ class Ledger:
 
     @property
     def offset(self) -> int:
-        """The offset to ask Telegram with: no update below it is unhandled (0: none seen)."""
-        if self._pending:
-            return min(self._pending)
+        """The offset to ask Telegram with: every update below it is handled or stored.
+
+        0 when nothing has been seen (Telegram's oldest unconfirmed update comes first).
+        """
+        if self._pending and (holding := self._pending - self._stored):
+            return min(holding)
         return self._newest + 1 if self._newest is not None else 0
 
     @property
@@ -111,6 +127,7 @@ class Dispatcher:
         self.slots = slots
         self.ledger = Ledger()
         self._queues: dict[Hashable, deque[Update]] = {}
+        self._in_hand: dict[int, Update] = {}
         self._ready: deque[Hashable] = deque()
         self._running: set[asyncio.Task[None]] = set()
         self._handle: Callable[[Update], Awaitable[None]] | None = None
@@ -135,6 +152,7 @@ class Dispatcher:
         """Queue an update behind its chat's; False if it was in hand or handled already."""
         if not self.ledger.admit(update.update_id):
             return False
+        self._in_hand[update.update_id] = update
         key = ordering_key(update)
         queue = self._queues.get(key)
         if queue is None:
@@ -156,9 +174,28 @@ class Dispatcher:
         await self.store.receive(update.update_id, update.to_json())
         self.submit(update)
 
+    async def spill(self) -> int:
+        """Store the updates in hand in the inbox, so that the offset may pass them.
+
+        For when updates held up behind a slow chat fill Telegram's largest batch: polling
+        would bring only them again, and no other chat's update, until they are handled.
+        Stored, they are as safe as a webhook's: were the process killed, the next start
+        handles them from the inbox. Returns how many were stored.
+        """
+        held = [update_id for update_id in self.ledger.unstored() if update_id in self._in_hand]
+        if not held:
+            return 0
+        await self.store.receive_many(
+            [(update_id, self._in_hand[update_id].to_json()) for update_id in held]
+        )
+        if self.ledger.stored(held):
+            self._moved.set()
+        logger.info("stored %d updates held up behind slow chats; polling past them", len(held))
+        return len(held)
+
     @property
     def offset(self) -> int:
-        """The offset that confirms exactly the updates handled so far (see `Ledger`)."""
+        """The offset that confirms exactly the updates handled or stored (see `Ledger`)."""
         return self.ledger.offset
 
     def expect_move(self) -> None:
@@ -222,6 +259,7 @@ class Dispatcher:
             self._store_failed = True
         else:
             self._store_failed = False
+        self._in_hand.pop(update.update_id, None)
         if self.ledger.done(update.update_id):
             self._moved.set()
 

@@ -21,7 +21,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from bot.dispatch import Dispatcher
-from bot.flood import ChatRateLimiter
+from bot.flood import SLACK, ChatRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,14 @@ BATCH = 100
 # The longest wait for the offset to move after a poll that brought nothing new, while updates
 # are in hand: the most an update of another chat waits then before it is fetched.
 IDLE_PAUSE = 0.1
-# After a failed poll: the first pause, growing by the factor up to the maximum, as
-# python-telegram-bot's polling loop does; flood control waits what Telegram asks and a little.
-FIRST_BACKOFF = 1.0
+# After a failed poll: the first pause, growing by the factor up to the maximum. A single
+# failure (a 5xx, a dropped connection) is usually a blip, and while the bot does not poll no
+# chat gets an answer, so the first retry comes soon; a Bot API that stays down is asked 15
+# times in its first 90 s, then every 30 s. Flood control waits what Telegram asks instead.
+FIRST_BACKOFF = 0.1
 BACKOFF_FACTOR = 1.5
 MAX_BACKOFF = 30.0
-RETRY_AFTER_SLACK = 0.5
+RETRY_AFTER_SLACK = SLACK
 
 
 def seconds(value: int | float | dtm.timedelta) -> float:
@@ -49,8 +51,8 @@ def poll_delay(error: TelegramError, failures: int) -> float:
     """Seconds to wait before polling again after the `failures`-th failed poll in a row.
 
     Flood control: what Telegram asks. A poll that timed out: none (the long wait was the
-    poll's). Anything else (a 5xx, a dropped connection): 1 s, then 1.5 times longer each
-    time, up to 30 s.
+    poll's). Anything else (a 5xx, a dropped connection): 0.1 s, then 1.5 times longer each
+    time, up to 30 s; `failures` counts only these.
     """
     if isinstance(error, RetryAfter):
         return seconds(error.retry_after) + RETRY_AFTER_SLACK
@@ -67,6 +69,16 @@ def poll_again_at_once(fetched: int, fresh: int, busy: bool) -> bool:
     the updates in hand again.
     """
     return not busy or (fetched >= BATCH and fresh > 0)
+
+
+def spill_now(fetched: int, fresh: int, moved: bool) -> bool:
+    """Whether to store the updates in hand so that the offset may pass them.
+
+    When a full batch brought nothing new and the offset has not moved since: the updates
+    held up behind a slow chat fill Telegram's largest batch, and polling would bring only
+    them again until they are handled.
+    """
+    return fetched >= BATCH and fresh == 0 and not moved
 
 
 class Poller:
@@ -130,7 +142,7 @@ class Poller:
             except InvalidToken:
                 raise
             except TelegramError as error:
-                failures += 1
+                failures += not isinstance(error, RetryAfter | TimedOut)
                 delay = poll_delay(error, failures)
                 if isinstance(error, RetryAfter):
                     # Flood control on a request about no chat: the whole bot waits.
@@ -144,4 +156,6 @@ class Poller:
             failures = 0
             fresh = sum(dispatcher.submit(update) for update in updates)
             if not poll_again_at_once(len(updates), fresh, dispatcher.ledger.busy):
-                await dispatcher.moved(self.pause)
+                moved = await dispatcher.moved(self.pause)
+                if spill_now(len(updates), fresh, moved):
+                    await dispatcher.spill()

@@ -97,6 +97,10 @@ class UpdateStore:
         """Keep a webhook update (its JSON) until it is handled."""
         await self._call(self._receive, update_id, data)
 
+    async def receive_many(self, updates: list[tuple[int, str]]) -> None:
+        """Keep updates (id, JSON) until they are handled, in one transaction."""
+        await self._call(self._receive_many, updates)
+
     async def inbox(self) -> list[tuple[int, str]]:
         """The webhook updates taken in and not handled, oldest first: (id, JSON)."""
         return await self._call(self._inbox)
@@ -148,13 +152,16 @@ class UpdateStore:
                 )
 
     def _receive(self, update_id: int, data: str) -> None:
+        self._receive_many([(update_id, data)])
+
+    def _receive_many(self, updates: list[tuple[int, str]]) -> None:
         db = self._db()
         with db:
             db.execute("BEGIN")
-            db.execute(
+            db.executemany(
                 "INSERT OR IGNORE INTO inbox (update_id, data) "
                 "SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM handled WHERE update_id = ?)",
-                (update_id, data, update_id),
+                [(update_id, data, update_id) for update_id, data in updates],
             )
 
     def _inbox(self) -> list[tuple[int, str]]:

@@ -142,3 +142,47 @@ async def test_a_restart_does_not_answer_a_handled_update_again(
         await nothing_more_sent(tg, 2)
         await asyncio.to_thread(tg.wait_for, lambda: tg.confirmed > handled["update_id"])
     assert "Februari 2022" in sent[1]["text"]
+
+
+async def test_updates_held_up_behind_a_slow_chat_are_stored_and_polled_past(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram sends at most 100 updates a poll, from the offset on: with the offset held at
+    # one slow chat's update, 100 behind it would be all the bot ever got again. They are
+    # stored in the inbox, and the offset passes them.
+    tg = bot.telegram
+    real_search = bot.library.search
+    release = asyncio.Event()
+
+    async def held(question: str, k: int) -> SearchResult:
+        if question == "kapan invasi dimulai":
+            await asyncio.wait_for(release.wait(), HOLD_LIMIT)
+        return await real_search(question, k)
+
+    monkeypatch.setattr(bot.library, "search", held)
+    store = bot.service.dispatcher.store
+    stored_at: list[float] = []
+    real_store = store.receive_many
+
+    async def noted(updates: list[tuple[int, str]]) -> None:
+        await real_store(updates)
+        stored_at.append(time.monotonic())
+
+    monkeypatch.setattr(store, "receive_many", noted)
+    tg.push(tg.private_chat(USER), tg.user(USER), "kapan invasi dimulai")
+    held_id = tg.updates[-1]["update_id"]
+    try:
+        with tg.batch():  # 120 questions of other chats, all at once
+            for user in range(USER + 1, USER + 121):
+                tg.push(tg.private_chat(user), tg.user(user), "siapa presiden ukraina")
+        await wait_sent(tg, 120, seconds=20)
+        assert held_id in [update_id for update_id, _ in await store.inbox()]
+        passed = [
+            call["_at"] for call in tg.method_calls("getUpdates") if call.get("offset", 0) > held_id
+        ]
+        assert stored_at and passed and stored_at[0] < passed[0]  # stored, then passed
+    finally:
+        release.set()
+    await asyncio.to_thread(tg.wait_for, lambda: len(replies_in(tg, USER)) == 1)
+    await bot.settled()
+    assert await store.inbox() == []

@@ -80,6 +80,22 @@ def test_the_offset_is_the_oldest_update_in_hand() -> None:
     assert (ledger.offset, ledger.busy) == (14, False)
 
 
+def test_stored_updates_in_hand_do_not_hold_the_offset_back() -> None:
+    ledger = Ledger()
+    for update_id in (10, 11, 12):
+        ledger.admit(update_id)
+    assert ledger.unstored() == [10, 11, 12]
+    assert ledger.stored([10, 11, 99]) is True  # 99 is not in hand: ignored
+    assert (ledger.offset, ledger.unstored()) == (12, [12])
+    ledger.admit(13)
+    assert ledger.stored([12, 13]) is True
+    assert ledger.offset == 14  # everything below is handled or stored
+    assert ledger.busy and not ledger.admit(10)  # still in hand: not started again
+    for update_id in (10, 11, 12, 13):
+        ledger.done(update_id)
+    assert (ledger.offset, ledger.busy, ledger.unstored()) == (14, False, [])
+
+
 def test_updates_handled_before_a_restart_are_not_started_again() -> None:
     ledger = Ledger(handled=[20, 21])
     assert [ledger.admit(i) for i in (20, 21, 22)] == [False, False, True]
@@ -96,11 +112,17 @@ def test_only_the_latest_handled_ids_are_remembered() -> None:
     assert ledger.known(9) and not ledger.known(0)  # cut back to the latest 3 past 2 × 3
 
 
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30)), max_size=80))
-def test_the_offset_never_passes_an_update_in_hand(steps: list[tuple[bool, int]]) -> None:
+@given(st.lists(st.tuples(st.sampled_from("ads"), st.integers(0, 30)), max_size=80))
+def test_the_offset_never_passes_an_update_in_hand_unless_stored(
+    steps: list[tuple[str, int]],
+) -> None:
     ledger, pending, handled, seen = Ledger(), set[int](), set[int](), set[int]()
-    for admit, update_id in steps:
-        if admit:
+    stored: set[int] = set()
+    for action, update_id in steps:
+        if action == "s":  # store everything in hand
+            ledger.stored(pending)
+            stored |= pending
+        elif action == "a":
             seen.add(update_id)
             started = ledger.admit(update_id)
             assert started == (update_id not in pending | handled)
@@ -111,7 +133,7 @@ def test_the_offset_never_passes_an_update_in_hand(steps: list[tuple[bool, int]]
             ledger.done(done)
             pending.discard(done)
             handled.add(done)
-        assert all(ledger.offset <= i for i in pending)  # never past one in hand
+        assert all(ledger.offset <= i for i in pending - stored)  # never past one unstored
         assert ledger.busy == bool(pending)
         if not pending:  # all handled: everything seen is confirmed
             assert ledger.offset == (max(seen) + 1 if seen else 0)
@@ -261,6 +283,30 @@ async def test_the_offset_moves_are_signalled(store: UpdateStore, app: FakeAppli
     app.release(1)
     assert await dispatcher.moved(HOLD) is True
     await dispatcher.stop()
+
+
+async def test_updates_held_up_are_stored_and_handled_from_the_inbox_after_a_restart(
+    store: UpdateStore, app: FakeApplication
+) -> None:
+    dispatcher = await started(Dispatcher(store, slots=4), app)
+    app.hold(1)
+    for made in (update(1, PRIVATE), update(2, PRIVATE), update(3, GROUP)):
+        dispatcher.submit(made)
+    await until(lambda: app.finished == [3])
+    assert dispatcher.offset == 1
+    dispatcher.expect_move()
+    assert await dispatcher.spill() == 2  # 1 (being handled) and 2 (queued behind it)
+    assert await dispatcher.moved(0) and dispatcher.offset == 4
+    assert [update_id for update_id, _ in await store.inbox()] == [1, 2]
+    assert await dispatcher.spill() == 0  # nothing more to store
+    # The process dies here; the next start handles both from the inbox, in order.
+    after = FakeApplication()
+    second = await started(Dispatcher(store, slots=4), after)
+    await until(lambda: after.finished == [1, 2])
+    assert await store.inbox() == []
+    app.release(1)
+    await dispatcher.stop()
+    await second.stop()
 
 
 async def test_the_webhook_inbox_stores_before_it_dispatches_and_is_replayed(
