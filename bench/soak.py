@@ -15,8 +15,9 @@ Every reply is attributed to its question. In a group the bot quotes the questio
 chat it does not, but it answers a chat's questions in the order asked, each once per process:
 the n-th reply (or refusal) a process sends there belongs to the n-th question it handles there.
 The first process handles a chat's questions from its first; after a crash the new one starts
-at the first question the killed one had not recorded as handled (read from its update store),
-so "twice" and "lost" are exact across the restart. Each answer is one message.
+at the first question the killed one had not handled: not confirmed to Telegram, or stored in
+the inbox, and not recorded as handled (read from its update store). So "twice" and "lost" are
+exact across the restart. Each answer is one message.
 
 The bot's flood limits (FLOOD_*) are raised for the run: the test server enforces none, and at
 Telegram's 20 replies per minute per group, 20 busy groups would measure throttling instead.
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.store import beside, read_handled
+from bot.store import beside, read_store
 from testkit.process import BOT_COMMAND, bot_env, stop
 from testkit.telegram_server import JSON, FakeTelegram
 
@@ -326,13 +327,20 @@ class Soak:
         tg.wait_for(lambda: len(tg.sent) > replies, timeout=30)
         bot.kill()
         bot.wait()
+        recorded, stored = (
+            read_store(store) if store is not None and store.exists() else (set(), set())
+        )
+        # In flight: handed out and not confirmed, or confirmed because it was stored in the
+        # inbox (held up behind a slow chat) and not handled yet.
         with tg.batch():
-            self.in_flight = set(range(tg.confirmed, tg.handed_out + 1))
+            self.in_flight = set(range(tg.confirmed, tg.handed_out + 1)) | stored
+            confirmed = tg.confirmed
         self.collect()  # everything the killed process sent
-        recorded = read_handled(store) if store is not None and store.exists() else set()
 
-        def handled(asked: Asked) -> bool:  # confirmed, or recorded as handled
-            return asked.update_id < min(self.in_flight) or asked.update_id in recorded
+        def handled(asked: Asked) -> bool:  # confirmed and not in the inbox, or recorded
+            return (
+                asked.update_id < confirmed and asked.update_id not in stored
+            ) or asked.update_id in recorded
 
         for chat, asked in self.private.items():
             self.next_private[chat] = next(

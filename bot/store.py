@@ -169,7 +169,9 @@ class UpdateStore:
         return [(int(update_id), str(data)) for update_id, data in rows]
 
 
-def read_handled(path: Path) -> set[int]:
-    """The handled ids recorded in a store file, read-only (for benchmarks and tests)."""
+def read_store(path: Path) -> tuple[set[int], set[int]]:
+    """The handled ids and the inbox's ids in a store file, read-only (for benchmarks)."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return {int(row[0]) for row in connection.execute("SELECT update_id FROM handled")}
+        handled = {int(row[0]) for row in connection.execute("SELECT update_id FROM handled")}
+        inbox = {int(row[0]) for row in connection.execute("SELECT update_id FROM inbox")}
+    return handled, inbox
