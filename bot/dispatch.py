@@ -20,9 +20,13 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.store import REMEMBERED, UpdateStore
+from bot.store import UpdateStore
 
 logger = logging.getLogger(__name__)
+
+# Handled update ids kept in memory (the store keeps more, for webhooks). Telegram sends again
+# only updates at or above the offset, which is never more than a few hundred behind the newest.
+IN_MEMORY = 2_000
 
 
 def ordering_key(update: Update) -> Hashable:
@@ -52,7 +56,7 @@ class Ledger:
     with those of the store) so that an update Telegram sends again is not started twice.
     """
 
-    def __init__(self, handled: Iterable[int] = (), remembered: int = REMEMBERED) -> None:
+    def __init__(self, handled: Iterable[int] = (), remembered: int = IN_MEMORY) -> None:
         self.remembered = remembered
         self._handled = set(handled)
         self._pending: set[int] = set()
@@ -88,7 +92,7 @@ class Ledger:
         self._pending.discard(update_id)
         self._stored.discard(update_id)
         self._handled.add(update_id)
-        if len(self._handled) > 2 * self.remembered:
+        if len(self._handled) > self.remembered + self.remembered // 2:
             self._handled = set(sorted(self._handled)[-self.remembered :])
         return self.offset != before
 
@@ -139,7 +143,7 @@ class Dispatcher:
         """Start handling through `application`: remember what was handled, replay the inbox."""
         self._handle = application.process_update
         self._stopping = False
-        self.ledger = Ledger(await self.store.handled_ids(), self.store.remembered)
+        self.ledger = Ledger(await self.store.handled_ids(IN_MEMORY))
         inbox = await self.store.inbox()
         for _, data in inbox:
             update = Update.de_json(json.loads(data), application.bot)
@@ -171,8 +175,8 @@ class Dispatcher:
         """
         if self.ledger.known(update.update_id):
             return
-        await self.store.receive(update.update_id, update.to_json())
-        self.submit(update)
+        if await self.store.receive(update.update_id, update.to_json()):
+            self.submit(update)  # else handled long ago (known to the store only)
 
     async def spill(self) -> int:
         """Store the updates in hand in the inbox, so that the offset may pass them.

@@ -85,17 +85,17 @@ class UpdateStore:
         self._executor.shutdown(wait=True)
 
     # ----------------------------------------------------------------- async API
-    async def handled_ids(self) -> list[int]:
-        """The ids of the latest REMEMBERED handled updates."""
-        return await self._call(self._handled_ids)
+    async def handled_ids(self, limit: int | None = None) -> list[int]:
+        """The ids of the latest handled updates (`limit` of them, at most REMEMBERED)."""
+        return await self._call(self._handled_ids, min(limit or self.remembered, self.remembered))
 
     async def record_handled(self, update_id: int) -> None:
         """Remember that `update_id` was handled (and drop it from the inbox)."""
         await self._call(self._record_handled, update_id)
 
-    async def receive(self, update_id: int, data: str) -> None:
-        """Keep a webhook update (its JSON) until it is handled."""
-        await self._call(self._receive, update_id, data)
+    async def receive(self, update_id: int, data: str) -> bool:
+        """Keep a webhook update (its JSON) until it is handled; False if it was handled."""
+        return await self._call(self._receive, update_id, data)
 
     async def receive_many(self, updates: list[tuple[int, str]]) -> None:
         """Keep updates (id, JSON) until they are handled, in one transaction."""
@@ -131,9 +131,9 @@ class UpdateStore:
             raise StoreError("the update store is closed")
         return self._connection
 
-    def _handled_ids(self) -> list[int]:
+    def _handled_ids(self, limit: int) -> list[int]:
         rows = self._db().execute(
-            "SELECT update_id FROM handled ORDER BY seq DESC LIMIT ?", (self.remembered,)
+            "SELECT update_id FROM handled ORDER BY seq DESC LIMIT ?", (limit,)
         )
         return [int(update_id) for (update_id,) in rows]
 
@@ -151,8 +151,10 @@ class UpdateStore:
                     (self.remembered,),
                 )
 
-    def _receive(self, update_id: int, data: str) -> None:
+    def _receive(self, update_id: int, data: str) -> bool:
         self._receive_many([(update_id, data)])
+        handled = self._db().execute("SELECT 1 FROM handled WHERE update_id = ?", (update_id,))
+        return handled.fetchone() is None
 
     def _receive_many(self, updates: list[tuple[int, str]]) -> None:
         db = self._db()

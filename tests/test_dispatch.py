@@ -309,6 +309,21 @@ async def test_updates_held_up_are_stored_and_handled_from_the_inbox_after_a_res
     await second.stop()
 
 
+async def test_a_webhook_update_handled_long_ago_is_recognised_by_the_store(
+    store: UpdateStore, app: FakeApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.dispatch.IN_MEMORY", 1)
+    await store.record_handled(5)
+    await store.record_handled(6)  # only this one is kept in memory
+    dispatcher = await started(Dispatcher(store, slots=4), app)
+    assert dispatcher.ledger.known(6) and not dispatcher.ledger.known(5)
+    await InboxQueue(dispatcher).put(update(5))  # Telegram sent it again, much later
+    await InboxQueue(dispatcher).put(update(7))
+    await until(lambda: app.finished == [7])
+    assert app.started == [7] and await store.inbox() == []
+    await dispatcher.stop()
+
+
 async def test_the_webhook_inbox_stores_before_it_dispatches_and_is_replayed(
     store: UpdateStore, app: FakeApplication
 ) -> None:
