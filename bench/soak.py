@@ -146,6 +146,8 @@ class Report:
     in_flight: int = 0
     twice_in_flight: int = 0
     unrecorded: int = 0
+    fetch_p50_ms: float = float("nan")  # from a question's push to getUpdates handing it out
+    fetch_p95_ms: float = float("nan")
 
 
 def fault_plan(config: Config, rng: random.Random) -> dict[int, str]:
@@ -428,6 +430,8 @@ def _report(soak: Soak, log: str) -> Report:
     asked = soak.asked
     replies = Counter(len(a.replies) for a in asked)
     latency = [a.replies[0]["_at"] - a.pushed for a in asked if a.replies]
+    handed_out = soak.telegram.first_handed_out
+    fetch = [handed_out[a.update_id] - a.pushed for a in asked if a.update_id in handed_out]
     logged = {int(chat) for chat in re.findall(r"chat (-?\d+) refuses the bot", log)}
     refused = [a for a in asked if a.refused and not a.replies]
     twice = [a for a in asked if len(a.replies) > 1]
@@ -453,6 +457,8 @@ def _report(soak: Soak, log: str) -> Report:
         in_flight=sum(1 for a in asked if a.update_id in soak.in_flight),
         twice_in_flight=sum(1 for a in twice if a.update_id in soak.in_flight),
         unrecorded=soak.unrecorded,
+        fetch_p50_ms=float(np.percentile(fetch, 50)) * 1000 if fetch else float("nan"),
+        fetch_p95_ms=float(np.percentile(fetch, 95)) * 1000 if fetch else float("nan"),
     )
 
 
@@ -476,6 +482,10 @@ def print_report(report: Report) -> None:
             f"{report.apologies} / {report.unattributed}",
         ),
         ("latency p50 / p95", f"{report.p50_ms:,.0f} ms / {report.p95_ms:,.0f} ms"),
+        (
+            "time to fetch (push to getUpdates) p50 / p95",
+            f"{report.fetch_p50_ms:,.0f} ms / {report.fetch_p95_ms:,.0f} ms",
+        ),
     ]
     if report.peak_rss_mb is not None:
         rows.append(("peak RSS (VmHWM)", f"{report.peak_rss_mb:.0f} MB"))
