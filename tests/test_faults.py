@@ -139,7 +139,9 @@ async def test_flood_control_past_the_retries_is_logged_once(
     ]
 
 
-async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> None:
+async def test_flood_control_on_get_updates_is_waited_out(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
     tg = bot.telegram
     polls = len(tg.method_calls("getUpdates"))
     tg.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -148,6 +150,13 @@ async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> No
     assert "Zelenskyy" in reply["text"]
     assert [f.error.code for _, _, f in tg.failed if f.error] == [429]
     assert len(tg.method_calls("getUpdates")) > polls + 1
+    refused_at = tg.failed[0][1]["_at"]
+    polled_at = [c["_at"] for c in tg.method_calls("getUpdates") if c["_at"] > refused_at]
+    assert polled_at[0] - refused_at >= 1.0  # what Telegram asked
+    # A 429 about no chat: every chat waits too (the rate limiter pauses everything).
+    assert logged(bot_log, "WARNING", "bot.polling") == [
+        "getting updates: Flood control exceeded. Retry in 0:00:01; every chat waits"
+    ]
     await keeps_answering(tg)
 
 
