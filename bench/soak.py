@@ -11,6 +11,14 @@ hangs past the bot's timeout, a long poll whose connection drops, rejected HTML,
 refusal for good: that question cannot be answered, and the bot must log it). `--crash` kills
 the bot with SIGKILL while it handles a burst of questions, halfway through, and starts it again.
 
+Every reply is attributed to its question. In a group the bot quotes the question. In a private
+chat it does not, but it answers a chat's questions in the order asked, each once per process:
+the n-th reply (or refusal) a process sends there belongs to the n-th question it handles there.
+The first process handles a chat's questions from its first; after a crash the new one starts
+at the first question the killed one had not handled: not confirmed to Telegram, or stored in
+the inbox, and not recorded as handled (read from its update store). So "twice" and "lost" are
+exact across the restart. Each answer is one message.
+
 The bot's flood limits (FLOOD_*) are raised for the run: the test server enforces none, and at
 Telegram's 20 replies per minute per group, 20 busy groups would measure throttling instead.
 Nothing here is a test; it prints figures (tests/test_soak.py runs a short one).
@@ -34,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.store import beside, read_store
 from testkit.process import BOT_COMMAND, bot_env, stop
 from testkit.telegram_server import JSON, FakeTelegram
 
@@ -136,6 +145,9 @@ class Report:
     rss_last_mb: float | None = None
     in_flight: int = 0
     twice_in_flight: int = 0
+    unrecorded: int = 0
+    fetch_p50_ms: float = float("nan")  # from a question's push to getUpdates handing it out
+    fetch_p95_ms: float = float("nan")
 
 
 def fault_plan(config: Config, rng: random.Random) -> dict[int, str]:
@@ -172,7 +184,13 @@ class Soak:
         self.asked: list[Asked] = []
         self.waiting: dict[int, Asked] = {}  # user → the question they wait on
         self.by_message: dict[int, Asked] = {}
-        self.last_private: dict[int, Asked] = {}
+        # A private chat's questions in the order asked, and the position of the next one the
+        # bot process now running will answer there (see the module's docstring).
+        self.private: dict[int, list[Asked]] = {}
+        self.next_private: dict[int, int] = {}
+        self.restarted_at = float("inf")  # when the process after the crash started
+        self._old_private: dict[int, int] = {}  # the same positions for the killed process
+        self.unrecorded = 0  # with `crash`: answered by the killed process, not recorded
         self.bot_messages: dict[int, JSON] = {}  # group → the bot's latest message there
         self.unattributed = 0
         self.answered = 0  # questions with a reply
@@ -215,7 +233,7 @@ class Soak:
         self.waiting[user] = asked
         self.by_message[asked.message_id] = asked
         if asked.chat > 0:
-            self.last_private[asked.chat] = asked
+            self.private.setdefault(asked.chat, []).append(asked)
         return asked
 
     def collect(self) -> None:
@@ -226,27 +244,33 @@ class Soak:
             failed = tg.failed[self._seen_failed :]
             self._seen_sent += len(sent)
             self._seen_failed += len(failed)
-        for message in sent:
-            asked = self._question_of(message["chat"]["id"], message["_reply_to"])
-            if asked is None:
-                self.unattributed += 1
-                continue
-            asked.replies.append(message)
-            self.answered += len(asked.replies) == 1
-            self._settled(asked)
-            if asked.chat < 0:
-                self.bot_messages[asked.chat] = {
-                    k: v for k, v in message.items() if not k.startswith("_")
-                }
+        # A reply, or a refusal for good (403): what became of a question, in sending order.
+        outcomes: list[tuple[float, int, int | None, JSON | None]] = [
+            (m["_at"], m["chat"]["id"], m["_reply_to"], m) for m in sent
+        ]
         for _, params, failure in failed:
             if failure.error is not None and failure.error.code == 403:
                 reply = (params.get("reply_parameters") or {}).get("message_id")
-                asked = self._question_of(int(params["chat_id"]), reply)
-                if asked is not None:
-                    asked.refused = True
-                    self._settled(asked)
+                outcomes.append((params["_at"], int(params["chat_id"]), reply, None))
+        for at, chat, reply_to, message in sorted(outcomes, key=lambda outcome: outcome[0]):
+            asked = self._question_of(chat, reply_to, at)
+            if asked is None:
+                self.unattributed += message is not None
+                continue
+            if message is None:
+                asked.refused = True
+            else:
+                asked.replies.append(message)
+                self.answered += len(asked.replies) == 1
+                if asked.chat < 0:
+                    self.bot_messages[asked.chat] = {
+                        k: v for k, v in message.items() if not k.startswith("_")
+                    }
+            self._settled(asked)
 
-    def drive(self, start: Callable[[], subprocess.Popen[bytes]]) -> None:
+    def drive(
+        self, start: Callable[[], subprocess.Popen[bytes]], store: Path | None = None
+    ) -> None:
         """Ask every question at the configured rate (with `crash`, kill and restart the bot)."""
         config, tg = self.config, self.telegram
         faults = fault_plan(config, self.rng)
@@ -265,17 +289,22 @@ class Soak:
                 if len(idle) < BURST:
                     time.sleep(0.002)
                     continue
-                self._kill_mid_batch(bot, idle[:BURST])
+                self._kill_mid_batch(bot, idle[:BURST], store)
                 crash_at = None
+                self.restarted_at = time.monotonic()
                 bot = start()
             elif idle and time.monotonic() >= began + number / config.rate:
                 self.ask(self.rng.choice(idle), faults.get(number))
             else:
                 time.sleep(0.002)
+        # Every question, including those whose user stopped waiting, has PATIENCE more to be
+        # answered (or refused); what is not by then is lost.
         deadline = time.monotonic() + PATIENCE
-        while self.waiting and time.monotonic() < deadline:
+        while time.monotonic() < deadline and any(
+            not a.replies and not a.refused for a in self.asked
+        ):
             self.collect()
-            time.sleep(0.01)
+            time.sleep(0.05)
         time.sleep(1.0)  # for late duplicates, if any
         self.collect()
         self.seconds = time.monotonic() - began
@@ -283,10 +312,14 @@ class Soak:
             self.rss_last = memory_mb(bot.pid, "VmRSS")
             self.peak_rss = memory_mb(bot.pid, "VmHWM")
 
-    def _kill_mid_batch(self, bot: subprocess.Popen[bytes], users: list[int]) -> None:
+    def _kill_mid_batch(
+        self, bot: subprocess.Popen[bytes], users: list[int], store: Path | None
+    ) -> None:
         """Push a burst; SIGKILL the bot once it has fetched it and sent a reply.
 
         The updates then handed out but not confirmed are in flight: Telegram sends them again.
+        The new process will handle those the killed one had not recorded as handled (in its
+        update store): in each private chat it starts at the first of them.
         """
         tg = self.telegram
         with tg.batch():  # all in one batch: the bot cannot poll while the lock is held
@@ -295,19 +328,48 @@ class Soak:
         replies = len(tg.sent)
         tg.wait_for(lambda: len(tg.sent) > replies, timeout=30)
         bot.kill()
-        with tg.batch():
-            self.in_flight = set(range(tg.confirmed, tg.handed_out + 1))
         bot.wait()
+        recorded, stored = (
+            read_store(store) if store is not None and store.exists() else (set(), set())
+        )
+        # In flight: handed out and not confirmed, or confirmed because it was stored in the
+        # inbox (held up behind a slow chat) and not handled yet.
+        with tg.batch():
+            self.in_flight = set(range(tg.confirmed, tg.handed_out + 1)) | stored
+            confirmed = tg.confirmed
+        self.collect()  # everything the killed process sent
+
+        def handled(asked: Asked) -> bool:  # confirmed and not in the inbox, or recorded
+            return (
+                asked.update_id < confirmed and asked.update_id not in stored
+            ) or asked.update_id in recorded
+
+        for chat, asked in self.private.items():
+            self.next_private[chat] = next(
+                (i for i, a in enumerate(asked) if not handled(a)), len(asked)
+            )
+        self.unrecorded = sum(1 for a in self.asked if a.replies and not handled(a))
 
     def _give_up_waiting(self, now: float) -> None:
         for user, asked in list(self.waiting.items()):
             if now - asked.pushed > PATIENCE:
                 del self.waiting[user]
 
-    def _question_of(self, chat: int, reply_to: int | None) -> Asked | None:
-        if reply_to is not None:
-            return self.by_message.get(reply_to)
-        return self.last_private.get(chat) if chat > 0 else None
+    def _question_of(self, chat: int, reply_to: int | None, at: float) -> Asked | None:
+        """The question a reply sent at `at` answers: quoted, or next in its private chat.
+
+        The killed process's replies went out before `restarted_at`; they continue its count.
+        """
+        if chat < 0:
+            return self.by_message.get(reply_to) if reply_to is not None else None
+        asked = self.private.get(chat, [])
+        if at < self.restarted_at:
+            position = self._old_private.get(chat, 0)
+            self._old_private[chat] = position + 1
+        else:
+            position = self.next_private.get(chat, 0)
+            self.next_private[chat] = position + 1
+        return asked[position] if position < len(asked) else None
 
     def _settled(self, asked: Asked) -> None:
         if self.waiting.get(asked.user) is asked:
@@ -357,7 +419,7 @@ def run(config: Config) -> Report:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             with bot_process(base_url, folder) as start:
-                soak.drive(start)
+                soak.drive(start, beside(folder / "index.npz"))
             log = (folder / "bot.log").read_text("utf-8", "replace")
     finally:
         telegram.stop()
@@ -368,6 +430,8 @@ def _report(soak: Soak, log: str) -> Report:
     asked = soak.asked
     replies = Counter(len(a.replies) for a in asked)
     latency = [a.replies[0]["_at"] - a.pushed for a in asked if a.replies]
+    handed_out = soak.telegram.first_handed_out
+    fetch = [handed_out[a.update_id] - a.pushed for a in asked if a.update_id in handed_out]
     logged = {int(chat) for chat in re.findall(r"chat (-?\d+) refuses the bot", log)}
     refused = [a for a in asked if a.refused and not a.replies]
     twice = [a for a in asked if len(a.replies) > 1]
@@ -392,6 +456,9 @@ def _report(soak: Soak, log: str) -> Report:
         rss_last_mb=soak.rss_last,
         in_flight=sum(1 for a in asked if a.update_id in soak.in_flight),
         twice_in_flight=sum(1 for a in twice if a.update_id in soak.in_flight),
+        unrecorded=soak.unrecorded,
+        fetch_p50_ms=float(np.percentile(fetch, 50)) * 1000 if fetch else float("nan"),
+        fetch_p95_ms=float(np.percentile(fetch, 95)) * 1000 if fetch else float("nan"),
     )
 
 
@@ -415,6 +482,10 @@ def print_report(report: Report) -> None:
             f"{report.apologies} / {report.unattributed}",
         ),
         ("latency p50 / p95", f"{report.p50_ms:,.0f} ms / {report.p95_ms:,.0f} ms"),
+        (
+            "time to fetch (push to getUpdates) p50 / p95",
+            f"{report.fetch_p50_ms:,.0f} ms / {report.fetch_p95_ms:,.0f} ms",
+        ),
     ]
     if report.peak_rss_mb is not None:
         rows.append(("peak RSS (VmHWM)", f"{report.peak_rss_mb:.0f} MB"))
@@ -429,6 +500,12 @@ def print_report(report: Report) -> None:
     if config.crash:
         rows.append(("in flight at the kill", f"{report.in_flight}"))
         rows.append(("answered twice, of them in flight", f"{report.twice_in_flight}"))
+        rows.append(
+            (
+                "answered before the kill, not yet recorded as handled",
+                f"{report.unrecorded}",
+            )
+        )
     rows.append(("ERROR lines in the bot's log", f"{len(report.errors)}"))
     rows.append(("token in the bot's log", "yes" if report.token_in_log else "no"))
     print("| measure | value |\n|---|---|")

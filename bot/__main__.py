@@ -12,6 +12,7 @@ from telegram.error import InvalidToken
 from bot.app import run, setup_logging
 from bot.config import Settings, describe_errors, token_is_wrong
 from bot.library import Library
+from bot.store import StoreError, UpdateStore, beside
 from retrieval import CorpusError, unusable_cache
 
 logger = logging.getLogger("bot")
@@ -43,6 +44,24 @@ def main() -> int:
         )
         return 2
     try:
+        store = UpdateStore.open(beside(settings.index_cache))
+    except StoreError as error:
+        logger.error("cannot start: %s; move it away to start afresh", error)
+        return 2
+    try:
+        return _serve(settings, store)
+    finally:
+        store.close()
+
+
+def _serve(settings: Settings, store: UpdateStore) -> int:
+    """Load the articles and serve; the exit code."""
+    if store.path is None and settings.webhook_url:
+        logger.warning(
+            "no INDEX_CACHE, so updates taken in by the webhook are kept in memory only: "
+            "those not yet handled when the process dies are lost"
+        )
+    try:
         library = Library.open(
             settings.corpus_dir, settings.index_cache, semantic=settings.semantic
         )
@@ -61,7 +80,7 @@ def main() -> int:
     for skipped in corpus.skipped:
         logger.warning("skipped %s: %s", skipped.name, skipped.reason)
     try:
-        run(settings, library)
+        run(settings, library, store)
     except InvalidToken:
         # PTB's message quotes the token, so it is not logged.
         logger.error(

@@ -1,4 +1,7 @@
-"""Wiring and lifecycle: logging, the Application, its handlers and the command menu."""
+"""Wiring and lifecycle: logging, the Application, its handlers and the command menu.
+
+`Service` is what feeds the Application updates: the dispatcher, and the poller or the webhook.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import hashlib
 import logging
 import signal
 import sys
+from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -21,7 +25,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,13 +37,17 @@ from telegram.ext import (
 
 from bot.admin import LINK_ONLY, Admin
 from bot.config import TOKEN_PATTERN, Settings
+from bot.dispatch import Dispatcher, InboxQueue
 from bot.fetch import FetchPolicy, address_rule
+from bot.flood import ChatRateLimiter
 from bot.handlers import ASK_COMMANDS, Handlers
 from bot.ingest import Ingest
 from bot.inline import Inline
 from bot.library import Library
 from bot.limits import Quotas, RateLimiter
+from bot.polling import POLL_TIMEOUT, Poller
 from bot.stats import StatsStore
+from bot.store import UpdateStore
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +73,6 @@ ADMIN_COMMANDS = (
 )
 
 
-class HandledQueue(asyncio.Queue[object]):
-    """An update queue whose `put` returns once everything queued has been handled.
-
-    PTB's Updater confirms a batch of updates to Telegram (by asking for the next offset) as
-    soon as it has queued them, so updates still waiting when the process dies are lost. Held
-    back until they are handled, they stay unconfirmed and Telegram delivers them again after a
-    restart; the cost is that the handled part of the batch in flight is answered again.
-    """
-
-    async def put(self, item: object) -> None:
-        """Queue `item`, then wait until the application has handled it."""
-        await super().put(item)
-        await self.join()
-
-
 class RedactingFormatter(logging.Formatter):
     """Formats records, tracebacks included, with anything shaped like a bot token removed."""
 
@@ -101,13 +93,22 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
-    """The Application with its handlers; `run_polling` or `run_webhook` starts it."""
+def build_application(
+    settings: Settings,
+    library: Library,
+    update_queue: InboxQueue | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The Application with its handlers; `build_service` adds what feeds it updates.
+
+    With polling it has no Updater: the bot's own `Poller` fetches updates. With a webhook,
+    PTB's Updater serves it and puts updates in `update_queue`, the dispatcher's inbox.
+    """
     stats = open_stats(settings)
     builder = ApplicationBuilder()
     if not settings.webhook_url:
-        # Not for webhooks: Telegram posts those concurrently and would time out waiting.
-        builder = builder.update_queue(HandledQueue())
+        builder = builder.updater(None)
+    elif update_queue is not None:
+        builder = builder.update_queue(update_queue)
     application = (
         builder.token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
@@ -122,7 +123,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
             )
         )
         .rate_limiter(
-            AIORateLimiter(
+            ChatRateLimiter(
                 overall_max_rate=settings.flood_messages_per_second,
                 group_max_rate=settings.flood_messages_per_minute_per_group,
                 max_retries=3,
@@ -244,7 +245,102 @@ async def connect(application: Application) -> None:  # type: ignore[type-arg]
             delay = min(delay * 2, CONNECT_MAX_DELAY)
 
 
-def run(settings: Settings, library: Library) -> bool:
+UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY)
+
+
+@dataclass
+class Service:
+    """The Application and what feeds it: the dispatcher, and the poller or PTB's webhook.
+
+    `start` and `stop` follow python-telegram-bot's own run: the Application is initialized
+    (`connect`) and its `post_init` has run before `start`; `stop` stops taking updates in,
+    lets the updates being handled finish, confirms them and shuts the Application down.
+    """
+
+    application: Application  # type: ignore[type-arg]
+    dispatcher: Dispatcher
+    settings: Settings
+    poller: Poller | None = field(default=None, init=False)
+
+    async def start(
+        self, poll_timeout: float = POLL_TIMEOUT, allowed_updates: tuple[str, ...] | None = UPDATES
+    ) -> None:
+        """Start handling, then taking updates in (long polling, or the webhook)."""
+        settings, application = self.settings, self.application
+        await application.start()
+        await self.dispatcher.start(application)
+        if not settings.webhook_url:
+            self.poller = Poller(
+                application, self.dispatcher, timeout=poll_timeout, allowed_updates=allowed_updates
+            )
+            await self.poller.start()
+            return
+        assert application.updater is not None, "a webhook needs PTB's Updater"
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        await application.updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=allowed_updates,
+        )
+
+    async def stop(self) -> None:
+        """Stop taking updates in, finish those being handled, confirm them, shut down."""
+        application = self.application
+        if self.poller is not None:
+            await self.poller.stop()
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await self.dispatcher.stop()
+        if self.poller is not None:
+            await self.poller.confirm()
+        if application.running:
+            await application.stop()
+            if application.post_stop:
+                await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+    async def failed(self) -> None:
+        """Return (raising its error) when the poller has stopped on an error; else never."""
+        if self.poller is None or self.poller.task is None:
+            await asyncio.Event().wait()
+            return
+        await self.poller.task
+
+
+def build_service(settings: Settings, library: Library, store: UpdateStore) -> Service:
+    """The Application with its dispatcher (remembering handled updates in `store`)."""
+    dispatcher = Dispatcher(store, settings.concurrent_chats)
+    inbox = InboxQueue(dispatcher) if settings.webhook_url else None
+    return Service(build_application(settings, library, inbox), dispatcher, settings)
+
+
+async def serve(service: Service, stopping: asyncio.Event) -> None:
+    """Run the started-up service until `stopping` is set or polling fails, then stop it."""
+    application = service.application
+    if application.post_init:
+        await application.post_init(application)
+    try:
+        await service.start()
+        waiting = asyncio.ensure_future(stopping.wait())
+        failing = asyncio.ensure_future(service.failed())
+        try:
+            await asyncio.wait({waiting, failing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            if not failing.done():
+                failing.cancel()
+        if failing.done() and not failing.cancelled():
+            failing.result()  # the poller's error: InvalidToken, or a bug
+    finally:
+        await service.stop()
+
+
+def run(settings: Settings, library: Library, store: UpdateStore) -> bool:
     """Serve until stopped (SIGINT/SIGTERM): long polling, or a webhook if one is set.
 
     Returns:
@@ -253,31 +349,26 @@ def run(settings: Settings, library: Library) -> bool:
     Raises:
         InvalidToken: If Telegram rejects the token.
     """
-    application = build_application(settings, library)
+    service = build_service(settings, library, store)
+    application = service.application
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # the loop python-telegram-bot goes on with
-    connecting = loop.create_task(connect(application))
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(stop, connecting.cancel)
+    asyncio.set_event_loop(loop)
+    signals = (signal.SIGINT, signal.SIGTERM)
     try:
-        loop.run_until_complete(connecting)
-    except asyncio.CancelledError:
-        logger.info("stopped before Telegram answered")
-        return False
+        connecting = loop.create_task(connect(application))
+        for stop in signals:
+            loop.add_signal_handler(stop, connecting.cancel)
+        try:
+            loop.run_until_complete(connecting)
+        except asyncio.CancelledError:
+            logger.info("stopped before Telegram answered")
+            return False
+        stopping = asyncio.Event()
+        for stop in signals:
+            loop.add_signal_handler(stop, stopping.set)
+        loop.run_until_complete(serve(service, stopping))
+        return True
     finally:
-        for stop in (signal.SIGINT, signal.SIGTERM):
+        for stop in signals:
             loop.remove_signal_handler(stop)
-    updates = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=updates,
-        )
-    else:
-        application.run_polling(allowed_updates=updates)
-    return True
+        loop.close()

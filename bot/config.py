@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     feedback: bool = True
     stats_retention_days: int = Field(default=30, ge=1)
     semantic: bool = True
+    concurrent_chats: int = Field(default=64, ge=1, le=256)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -28,8 +28,8 @@ from bot import render
 logger = logging.getLogger(__name__)
 
 # Retries of a send that Telegram answered with a server error (5xx), or that never reached it.
-# Updates are handled one at a time, so a pause here delays every chat: three retries, 0.5, 1
-# and 2 s apart, ride out a short Bot API hiccup without stalling the bot for long.
+# A pause here delays only this chat (chats are handled side by side): three retries, 0.5, 1
+# and 2 s apart, ride out a short Bot API hiccup without keeping the chat waiting long.
 RETRIES = 3
 BACKOFF = 0.5
 # A reply Telegram calls too long goes again as plain text in parts of at most this length:
@@ -88,7 +88,7 @@ def plan(error: TelegramError, outgoing: Outgoing, failures: int) -> Plan:
         return Plan(Remedy.MIGRATED, then=(moved,))
     if isinstance(error, BadRequest):
         return _fallback(str(error).lower(), outgoing)
-    if isinstance(error, RetryAfter):  # AIORateLimiter has waited and retried already
+    if isinstance(error, RetryAfter):  # the rate limiter has waited and retried already
         return Plan(Remedy.GIVE_UP)
     if not isinstance(error, NetworkError):
         return Plan(Remedy.RAISE)

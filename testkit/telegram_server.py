@@ -82,6 +82,17 @@ class Failure:
     reply_to: int | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, and room for many connections at once.
+
+    The bot opens a connection per reply in flight (64 chats at once by default); with the
+    standard backlog of 5, connections beyond it would be dropped, as Telegram never does.
+    """
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
 class _EntityParser(HTMLParser):
     """Parses Telegram HTML: only known tags, balanced, entities decoded."""
 
@@ -140,6 +151,8 @@ class FakeTelegram:
     # The highest offset getUpdates has confirmed, and the highest update id it has handed out.
     confirmed: int = 0
     handed_out: int = 0
+    # When each update was first handed out by getUpdates (time.monotonic()).
+    first_handed_out: dict[int, float] = field(default_factory=dict)
     topics: set[tuple[int, int]] = field(default_factory=set)
     # Messages deleted from their chats (chat, message), and groups moved to a supergroup.
     deleted: set[tuple[int, int]] = field(default_factory=set)
@@ -186,8 +199,7 @@ class FakeTelegram:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.base_url
 
@@ -421,6 +433,13 @@ class FakeTelegram:
             self._changed.notify_all()
         return self.updates[-1]
 
+    def redeliver(self, update: JSON) -> None:
+        """Queue an update again with its own id, as Telegram does with one never confirmed."""
+        with self._changed:
+            self.updates.append(update)
+            self.updates.sort(key=lambda queued: int(queued["update_id"]))
+            self._changed.notify_all()
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Block until `predicate()` holds, or fail the test after `timeout` seconds."""
         if not self.happens(predicate, timeout):
@@ -635,6 +654,9 @@ class FakeTelegram:
             batch = list(self.updates[: int(params.get("limit", 100))])
             if batch:
                 self.handed_out = max(self.handed_out, batch[-1]["update_id"])
+                now = time.monotonic()
+                for update in batch:
+                    self.first_handed_out.setdefault(update["update_id"], now)
             return batch
 
     def _check_thread(self, params: JSON) -> None:

@@ -12,17 +12,15 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import Service, build_service
 from bot.config import Settings
 from bot.library import Library
+from bot.store import UpdateStore
 from retrieval import open_index
 from testkit.telegram_server import JSON, FakeTelegram
 from tests.page_server import PageServer
@@ -91,6 +89,22 @@ class RunningBot:
     application: Application  # type: ignore[type-arg]
     library: Library
     telegram: FakeTelegram
+    service: Service
+
+    async def settled(self, seconds: float = 15.0) -> None:
+        """Wait until every update taken in has been handled (chats are handled side by side,
+        so an answer elsewhere does not mean a failing chat is done), or fail."""
+        ledger = self.service.dispatcher.ledger
+        await eventually(lambda: not ledger.busy, seconds, "every update handled")
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    """Wait on the test's loop (the bot runs on it) until `predicate()` holds, or fail."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {seconds:g} s: {what}")
+        await asyncio.sleep(0.01)
 
 
 @asynccontextmanager
@@ -99,44 +113,37 @@ async def running_bot(
     corpus_dir: Path,
     *,
     stop_within: float = STOP_WITHIN,
+    store: Path | None = None,
     **overrides: object,
 ) -> AsyncIterator[RunningBot]:
     """The real Application, polling the fake server, with settings `overrides`.
 
     With `webhook_url` (and `webhook_secret`, `webhook_port`) among them it takes updates on a
     webhook on 127.0.0.1 instead (see `post_update`); the URL is only told to the fake server.
+    Handled updates are remembered in the update store file `store`, in memory when None.
 
     It is stopped however the test ends, within `stop_within` seconds (see `stop_bot`).
     """
     settings = make_settings(telegram, corpus_dir, **overrides)
     library = Library.open(settings.corpus_dir)
-    application = build_application(settings, library)
+    updates = UpdateStore.open(store)
+    service = build_service(settings, library, updates)
+    application = service.application
     try:
         async with asyncio.timeout(START_WITHIN):
             await application.initialize()
             assert application.post_init is not None
             await application.post_init(application)
-            await application.start()
-            assert application.updater is not None
-            if settings.webhook_url:
-                assert settings.webhook_secret is not None
-                await application.updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                    webhook_url=settings.webhook_url,
-                    secret_token=settings.webhook_secret.get_secret_value(),
-                )
-            else:
-                await application.updater.start_polling(
-                    poll_interval=0, timeout=1, error_callback=partial(_polling_failed, application)
-                )
-        yield RunningBot(application, library, telegram)
+            await service.start(poll_timeout=1, allowed_updates=None)
+        yield RunningBot(application, library, telegram, service)
     finally:
-        await stop_bot(application, stop_within)
+        try:
+            await stop_bot(service, stop_within)
+        finally:
+            updates.close()
 
 
-async def stop_bot(application: Application, seconds: float) -> None:  # type: ignore[type-arg]
+async def stop_bot(service: Service, seconds: float) -> None:
     """Stop polling, the application and its HTTP clients within `seconds`, or fail.
 
     Stopping waits for the update being handled. A handler that never returns (a test that
@@ -147,7 +154,8 @@ async def stop_bot(application: Application, seconds: float) -> None:  # type: i
     Raises:
         AssertionError: If the bot did not stop in time.
     """
-    stopping = asyncio.ensure_future(_stop(application))
+    application = service.application
+    stopping = asyncio.ensure_future(_stop(service))
     done, _ = await asyncio.wait({stopping}, timeout=seconds)
     if stopping in done:
         stopping.result()
@@ -158,25 +166,16 @@ async def stop_bot(application: Application, seconds: float) -> None:  # type: i
     await asyncio.wait(leftovers, timeout=CANCEL_WITHIN)
     with contextlib.suppress(RuntimeError, TimeoutError):  # close the HTTP clients if it can
         async with asyncio.timeout(CANCEL_WITHIN):
+            if application.running:  # the stop was cancelled while handled updates drained
+                await application.stop()
             await application.shutdown()
     stuck = sorted({task.get_coro().__qualname__ for task in leftovers})  # type: ignore[union-attr]
     raise AssertionError(f"the bot did not stop within {seconds:g} s; cancelled {stuck}")
 
 
-async def _stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Stop whatever of the application was started, then shut it down."""
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    if application.post_shutdown is not None:  # as run_polling does
-        await application.post_shutdown(application)
-
-
-def _polling_failed(application: Application, error: TelegramError) -> None:  # type: ignore[type-arg]
-    """As in `run_polling`: an error while polling goes to the application's error handler."""
-    application.create_task(application.process_error(None, error))
+async def _stop(service: Service) -> None:
+    """Stop whatever of the service was started, then shut the application down."""
+    await service.stop()
 
 
 @pytest.fixture

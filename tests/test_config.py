@@ -32,6 +32,7 @@ def test_defaults() -> None:
     s = settings()
     assert s.telegram_api_base_url == "https://api.telegram.org/bot"
     assert (str(s.corpus_dir), s.top_k, s.log_level, s.webhook_url) == ("seeds", 3, "INFO", None)
+    assert s.concurrent_chats == 64
 
 
 def test_env_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,6 +54,9 @@ def test_env_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
             "TELEGRAM_BOT_TOKEN does not look like a bot token",
         ),
         ({"top_k": 0}, "TOP_K Input should be greater than or equal to 1"),
+        ({"concurrent_chats": 0}, "CONCURRENT_CHATS Input should be greater than or equal to 1"),
+        # No more than python-telegram-bot's 256 connections for requests other than polling.
+        ({"concurrent_chats": 257}, "CONCURRENT_CHATS Input should be less than or equal to 256"),
         ({"webhook_url": "https://example.org/hook"}, "WEBHOOK_SECRET must be set"),
         (
             {"telegram_api_base_url": "http://127.0.0.1:8081"},

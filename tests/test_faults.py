@@ -119,23 +119,29 @@ async def test_flood_control_past_the_retries_is_logged_once(
     for _ in range(4):
         tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1, chat_id=USER)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
-    await keeps_answering(tg)
+    await keeps_answering(tg)  # meanwhile: only the chat told to wait waits
+    await bot.settled()
     sends = [call["_at"] for call in tg.method_calls("sendMessage") if call["chat_id"] == USER]
     assert len(sends) == 4  # the first try and three retries
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(sends))
     assert replies_to(tg, USER) == []
-    # Two ERROR lines: python-telegram-bot's rate limiter gives up, then the bot does.
+    # The rate limiter logs each wait; one ERROR line when the bot gives up.
+    assert (
+        logged(bot_log, "INFO", "bot.flood")
+        == [f"flood control on sendMessage in chat {USER}: waiting 1.1 s"] * 3
+    )
     errors = [
         line.split(" ERROR ")[1] for line in bot_log.getvalue().splitlines() if " ERROR " in line
     ]
     assert errors == [
-        "telegram.ext.AIORateLimiter: Rate limit hit after maximum of 3 retries",
         f"bot.delivery: could not send a reply to chat {USER}: "
         "Flood control exceeded. Retry in 0:00:01",
     ]
 
 
-async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> None:
+async def test_flood_control_on_get_updates_is_waited_out(
+    bot: RunningBot, bot_log: io.StringIO
+) -> None:
     tg = bot.telegram
     polls = len(tg.method_calls("getUpdates"))
     tg.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -144,6 +150,13 @@ async def test_flood_control_on_get_updates_is_waited_out(bot: RunningBot) -> No
     assert "Zelenskyy" in reply["text"]
     assert [f.error.code for _, _, f in tg.failed if f.error] == [429]
     assert len(tg.method_calls("getUpdates")) > polls + 1
+    refused_at = tg.failed[0][1]["_at"]
+    polled_at = [c["_at"] for c in tg.method_calls("getUpdates") if c["_at"] > refused_at]
+    assert polled_at[0] - refused_at >= 1.0  # what Telegram asked
+    # A 429 about no chat: every chat waits too (the rate limiter pauses everything).
+    assert logged(bot_log, "WARNING", "bot.polling") == [
+        "getting updates: Flood control exceeded. Retry in 0:00:01; every chat waits"
+    ]
     await keeps_answering(tg)
 
 
@@ -202,6 +215,7 @@ async def test_server_errors_past_the_retries_are_logged_once(
         tg.fail_next("sendMessage", 500, "Internal Server Error", chat_id=USER)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     assert replies_to(tg, USER) == []  # not delivered, and no apology that would fail as well
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 4
     errors = [
@@ -219,6 +233,7 @@ async def test_send_that_hangs_past_the_timeout_is_not_sent_again(
     (delivered,) = await wait_sent(tg, 1)  # the server took it; the bot will not know
     assert "Zelenskyy" in delivered["text"]
     await keeps_answering(tg)
+    await bot.settled()
     assert len(replies_to(tg, USER)) == 1
     assert len([c for c in tg.method_calls("sendMessage") if c["chat_id"] == USER]) == 1
     assert logged(bot_log, "WARNING") == [
@@ -313,6 +328,7 @@ async def test_removed_from_a_group_is_logged_once_and_others_are_answered(
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya kapan invasi dimulai")
     await keeps_answering(tg)
+    await bot.settled()
     assert len(tg.method_calls("sendMessage")) == 3  # no retry, no apology
     assert logged(bot_log, "WARNING") == [
         f"chat {GROUP} refuses the bot (Forbidden: bot was kicked from the supergroup chat); "
@@ -328,11 +344,13 @@ async def test_refusal_is_logged_again_once_a_reply_got_through(
     tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     tg.push(tg.group(GROUP), tg.user(USER), "/tanya kapan invasi dimulai")  # added back: delivered
     await asyncio.to_thread(tg.wait_for, lambda: len(replies_to(tg, GROUP)) == 1)
     tg.fail_next("sendMessage", 403, kicked, chat_id=GROUP)  # and removed again
     tg.push(tg.group(GROUP), tg.user(USER + 1), "/tanya siapa presiden ukraina")
     await keeps_answering(tg)
+    await bot.settled()
     assert bot_log.getvalue().count(f"chat {GROUP} refuses the bot") == 2
 
 

@@ -1,8 +1,8 @@
 """The test harness itself: a test that fails, or holds the bot forever, cannot hang the run.
 
-The confirmation scenario once did: with `HandledQueue.put` broken the test failed, the update
-it held was never released, the `bot` fixture waited forever to stop the bot, and pytest-timeout
-had already let go of the failed test (see `tests/teardown_watchdog.py`).
+The confirmation scenario once did: with the confirmation of updates broken the test failed,
+the update it held was never released, the `bot` fixture waited forever to stop the bot, and
+pytest-timeout had already let go of the failed test (see `tests/teardown_watchdog.py`).
 """
 
 from __future__ import annotations
@@ -39,15 +39,16 @@ def run_pytest(cwd: Path, *args: str, pythonpath: str, limit: float) -> tuple[st
 def test_the_confirmation_test_fails_fast_when_updates_are_confirmed_early(
     tmp_path: Path,
 ) -> None:
-    # The break the hang was found with: `put` returns without waiting for the update to be
-    # handled, so the poller confirms it at once.
-    (tmp_path / "break_handled_queue.py").write_text(
-        "import asyncio\nfrom bot.app import HandledQueue\nHandledQueue.put = asyncio.Queue.put\n",
+    # The break the hang was found with, in today's terms: the offset passes the updates in
+    # hand, so the poller confirms an update as soon as it has fetched it.
+    (tmp_path / "break_confirmation.py").write_text(
+        "from bot.dispatch import Ledger\n"
+        "Ledger.offset = property(lambda self: 0 if self._newest is None else self._newest + 1)\n",
         encoding="utf-8",
     )
     output, seconds, status = run_pytest(
         ROOT,
-        "-p", "break_handled_queue",
+        "-p", "break_confirmation",
         "tests/test_faults.py::test_updates_are_confirmed_only_once_handled",
         pythonpath=f"{tmp_path}:{ROOT}",
         limit=120,

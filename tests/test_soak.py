@@ -57,3 +57,6 @@ def test_short_crash_and_restart_loses_nothing() -> None:
     assert report["lost"] == 0
     assert report["once"] + report["twice"] + report["refused"] == 300
     assert report["twice"] == report["twice_in_flight"]  # only questions in flight at the kill
+    # ... and only those the killed process had answered but not yet recorded as handled.
+    assert report["twice"] == report["unrecorded"]
+    assert (report["apologies"], report["unattributed"]) == (0, 0)
