@@ -1,7 +1,8 @@
 """Soak: `python -m bot` answering thousands of questions while Telegram keeps failing a little.
 
     PYTHONPATH=. python -m bench.soak [--questions 5000] [--users 200] [--groups 20]
-                                      [--faults 0.05] [--rate 40] [--crash] [--seed 1] [--json]
+                                      [--faults 0.05] [--rate 40] [--crash] [--seed 1]
+                                      [--no-stats | --stats-cost] [--json]
 
 Runs the bot as a process on the seed articles against the test Bot API server. Simulated users
 ask one question at a time, in their group (`/ask@bot …` or a reply to the bot) or privately,
@@ -10,6 +11,9 @@ reply to that question or on the next long poll: 429 with retry_after, 500 or 50
 hangs past the bot's timeout, a long poll whose connection drops, rejected HTML, or a 403 (a
 refusal for good: that question cannot be answered, and the bot must log it). `--crash` kills
 the bot with SIGKILL while it handles a burst of questions, halfway through, and starts it again.
+The bot keeps its statistics (STATS_DB, with the 👍/👎 buttons) as it does by default;
+`--no-stats` runs it without; `--stats-cost` runs the soak without, then with, and prints what the
+store costs as ratios (throughput and p95, store on against off, in the same run).
 
 Every reply is attributed to its question. In a group the bot quotes the question. In a private
 chat it does not, but it answers a chat's questions in the order asked, each once per process:
@@ -37,7 +41,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +110,7 @@ class Config:
     rate: float = 40.0
     crash: bool = False
     seed: int = 1
+    stats: bool = True
 
 
 @dataclass
@@ -376,9 +381,10 @@ class Soak:
             del self.waiting[asked.user]
 
 
-def bot_environment(base_url: str, folder: Path) -> dict[str, str]:
+def bot_environment(base_url: str, folder: Path, stats: bool) -> dict[str, str]:
     """Settings for `python -m bot`: seeds, a fresh index cache, limits out of the way."""
     return bot_env(
+        STATS_DB=str(folder / "stats.sqlite3") if stats else "",
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=base_url,
         CORPUS_DIR=str(ROOT / "seeds"),
@@ -392,10 +398,12 @@ def bot_environment(base_url: str, folder: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def bot_process(base_url: str, folder: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def bot_process(
+    base_url: str, folder: Path, stats: bool
+) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """A starter for `python -m bot` (logging to folder/bot.log); the last one is stopped after."""
     started: list[subprocess.Popen[bytes]] = []
-    env = bot_environment(base_url, folder)
+    env = bot_environment(base_url, folder, stats)
 
     def start() -> subprocess.Popen[bytes]:
         with (folder / "bot.log").open("ab") as log:
@@ -418,7 +426,7 @@ def run(config: Config) -> Report:
     try:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
-            with bot_process(base_url, folder) as start:
+            with bot_process(base_url, folder, config.stats) as start:
                 soak.drive(start, beside(folder / "index.npz"))
             log = (folder / "bot.log").read_text("utf-8", "replace")
     finally:
@@ -468,7 +476,8 @@ def print_report(report: Report) -> None:
     print(
         f"soak: {config.questions:,} questions from {config.users} users in "
         f"{config.groups} groups and their private chats, {config.rate:.0f}/s offered, "
-        f"{'SIGKILL and restart halfway, ' if config.crash else ''}{report.seconds:.0f} s"
+        f"{'SIGKILL and restart halfway, ' if config.crash else ''}"
+        f"{'' if config.stats else 'without statistics, '}{report.seconds:.0f} s"
     )
     faults = ", ".join(f"{name} {count}" for name, count in sorted(report.faults.items()))
     print(f"faults ({sum(report.faults.values())}, {report.faults_served} served): {faults}")
@@ -515,6 +524,21 @@ def print_report(report: Report) -> None:
         print(line)
 
 
+def print_stats_cost(off: Report, on: Report) -> None:
+    """Throughput (answers a second) and latency with the statistics store, against without."""
+
+    def throughput(report: Report) -> float:
+        return (report.once + report.twice) / report.seconds
+
+    print("| measure | store off | store on | on / off |\n|---|---|---|---|")
+    for name, without, with_ in (
+        ("throughput, answers/s", throughput(off), throughput(on)),
+        ("p50, ms", off.p50_ms, on.p50_ms),
+        ("p95, ms", off.p95_ms, on.p95_ms),
+    ):
+        print(f"| {name} | {without:.1f} | {with_:.1f} | {with_ / without:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the soak and print its report; exit 1 if a question was lost or answered twice."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
@@ -526,18 +550,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=defaults.rate)
     parser.add_argument("--crash", action="store_true")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--no-stats", action="store_true", help="run the bot with STATS_DB empty")
+    store.add_argument(
+        "--stats-cost", action="store_true", help="run without the store, then with; compare"
+    )
     parser.add_argument("--json", action="store_true", help="the report as one JSON object")
     args = parser.parse_args(argv)
     config = Config(
-        args.questions, args.users, args.groups, args.faults, args.rate, args.crash, args.seed
+        args.questions,
+        args.users,
+        args.groups,
+        args.faults,
+        args.rate,
+        args.crash,
+        args.seed,
+        stats=not args.no_stats,
     )
-    report = run(config)
-    if args.json:
-        print(json.dumps({**asdict(report), "fault_kinds": list(FAULTS)}))
-    else:
-        print_report(report)
-    twice_allowed = report.twice_in_flight if config.crash else 0
-    return 1 if report.lost or report.twice > twice_allowed else 0
+    configs = [replace(config, stats=False), config] if args.stats_cost else [config]
+    reports = [run(each) for each in configs]
+    for report in reports:
+        if args.json:
+            print(json.dumps({**asdict(report), "fault_kinds": list(FAULTS)}))
+        else:
+            print_report(report)
+    if args.stats_cost and not args.json:
+        print_stats_cost(*reports)
+    return 1 if any(_failed(report) for report in reports) else 0
+
+
+def _failed(report: Report) -> bool:
+    """Whether a question was lost, or answered twice outside a crash's batch in flight."""
+    twice_allowed = report.twice_in_flight if report.config.crash else 0
+    return bool(report.lost) or report.twice > twice_allowed
 
 
 if __name__ == "__main__":
