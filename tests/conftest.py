@@ -21,7 +21,7 @@ from bot.app import Service, build_service
 from bot.config import Settings
 from bot.library import Library
 from bot.store import UpdateStore
-from retrieval import open_index
+from retrieval import SearchResult, open_index
 from testkit.telegram_server import JSON, FakeTelegram
 from tests.page_server import PageServer
 
@@ -234,3 +234,24 @@ def hold_rebuilds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thr
 
     monkeypatch.setattr("bot.library.open_index", held)
     return building, gate
+
+
+def hold_searches(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, question: str | None = None
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the bot's searches (of `question` only, if given) wait until `release` is set.
+
+    `entered` says one is waiting. Set `release` in a `finally`; the wait ends after HOLD_LIMIT
+    seconds regardless (with an error, so a forgotten release fails its test).
+    """
+    real = bot.library.search
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held(asked: str, k: int) -> SearchResult:
+        if question is None or asked == question:
+            entered.set()
+            await asyncio.wait_for(release.wait(), HOLD_LIMIT)
+        return await real(asked, k)
+
+    monkeypatch.setattr(bot.library, "search", held)
+    return entered, release

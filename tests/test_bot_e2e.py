@@ -20,10 +20,10 @@ from retrieval import SearchResult
 from testkit.telegram_server import FakeTelegram
 from tests.conftest import (
     ADMIN,
-    HOLD_LIMIT,
     RunningBot,
     free_port,
     hold_rebuilds,
+    hold_searches,
     make_settings,
     nothing_more_sent,
     post_update,
@@ -438,15 +438,7 @@ async def test_webhook_answers_telegram_before_the_update_is_handled(
         webhook_secret="s3cret-header-value",
         webhook_port=port,
     ) as bot:
-        real_search = bot.library.search
-        entered, release = asyncio.Event(), asyncio.Event()
-
-        async def held(question: str, k: int) -> SearchResult:
-            entered.set()
-            await asyncio.wait_for(release.wait(), HOLD_LIMIT)
-            return await real_search(question, k)
-
-        monkeypatch.setattr(bot.library, "search", held)
+        entered, release = hold_searches(bot, monkeypatch)
         chat, user = telegram.private_chat(USER), telegram.user(USER)
         message = {"message_id": 1, "date": 0, "chat": chat, "from": user}
         update = {"update_id": 1, "message": {**message, "text": "siapa presiden ukraina"}}

@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import SearchResult
 from testkit.telegram_server import JSON, FakeTelegram
-from tests.conftest import HOLD_LIMIT, RunningBot, nothing_more_sent, running_bot, wait_sent
+from tests.conftest import (
+    RunningBot,
+    hold_searches,
+    nothing_more_sent,
+    running_bot,
+    wait_sent,
+)
 
 # Processes and the real Application over HTTP: `make quick` leaves these out.
 pytestmark = pytest.mark.slow
@@ -97,15 +102,7 @@ async def test_the_offset_never_passes_an_update_being_handled(
     bot: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tg = bot.telegram
-    real_search = bot.library.search
-    release = asyncio.Event()
-
-    async def held(question: str, k: int) -> SearchResult:
-        if question == "kapan invasi dimulai":
-            await asyncio.wait_for(release.wait(), HOLD_LIMIT)
-        return await real_search(question, k)
-
-    monkeypatch.setattr(bot.library, "search", held)
+    _, release = hold_searches(bot, monkeypatch, "kapan invasi dimulai")
     tg.push(tg.private_chat(USER), tg.user(USER), "kapan invasi dimulai")
     held_id = tg.updates[-1]["update_id"]
     try:
@@ -151,15 +148,7 @@ async def test_updates_held_up_behind_a_slow_chat_are_stored_and_polled_past(
     # one slow chat's update, 100 behind it would be all the bot ever got again. They are
     # stored in the inbox, and the offset passes them.
     tg = bot.telegram
-    real_search = bot.library.search
-    release = asyncio.Event()
-
-    async def held(question: str, k: int) -> SearchResult:
-        if question == "kapan invasi dimulai":
-            await asyncio.wait_for(release.wait(), HOLD_LIMIT)
-        return await real_search(question, k)
-
-    monkeypatch.setattr(bot.library, "search", held)
+    _, release = hold_searches(bot, monkeypatch, "kapan invasi dimulai")
     store = bot.service.dispatcher.store
     stored_at: list[float] = []
     real_store = store.receive_many

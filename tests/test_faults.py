@@ -20,9 +20,9 @@ import pytest
 from bot import render
 from bot.app import setup_logging
 from bot.render import Lang
-from retrieval import SearchResult, load_corpus
+from retrieval import load_corpus
 from testkit.telegram_server import FakeTelegram
-from tests.conftest import HOLD_LIMIT, TOKEN, RunningBot, running_bot, wait_sent
+from tests.conftest import TOKEN, RunningBot, hold_searches, running_bot, wait_sent
 
 # Processes and the real Application over HTTP: `make quick` leaves these out.
 pytestmark = pytest.mark.slow
@@ -374,14 +374,7 @@ async def test_updates_are_confirmed_only_once_handled(
     bot: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tg = bot.telegram
-    real_search = bot.library.search
-    release = asyncio.Event()
-
-    async def held(question: str, k: int) -> SearchResult:
-        await asyncio.wait_for(release.wait(), HOLD_LIMIT)
-        return await real_search(question, k)
-
-    monkeypatch.setattr(bot.library, "search", held)
+    _, release = hold_searches(bot, monkeypatch)
     tg.push(tg.private_chat(USER), tg.user(USER), "siapa presiden ukraina")
     update_id = tg.updates[-1]["update_id"]
     try:
