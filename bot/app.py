@@ -245,6 +245,8 @@ async def connect(application: Application) -> None:  # type: ignore[type-arg]
             delay = min(delay * 2, CONNECT_MAX_DELAY)
 
 
+# What the bot asks Telegram for: new messages (an edit is not asked again), button presses and
+# inline queries. Telegram sends no other kind.
 UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY)
 
 
@@ -262,16 +264,14 @@ class Service:
     settings: Settings
     poller: Poller | None = field(default=None, init=False)
 
-    async def start(
-        self, poll_timeout: float = POLL_TIMEOUT, allowed_updates: tuple[str, ...] | None = UPDATES
-    ) -> None:
+    async def start(self, poll_timeout: float = POLL_TIMEOUT) -> None:
         """Start handling, then taking updates in (long polling, or the webhook)."""
         settings, application = self.settings, self.application
         await application.start()
         await self.dispatcher.start(application)
         if not settings.webhook_url:
             self.poller = Poller(
-                application, self.dispatcher, timeout=poll_timeout, allowed_updates=allowed_updates
+                application, self.dispatcher, timeout=poll_timeout, allowed_updates=UPDATES
             )
             await self.poller.start()
             return
@@ -283,7 +283,7 @@ class Service:
             url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
             secret_token=secret,
-            allowed_updates=allowed_updates,
+            allowed_updates=UPDATES,
         )
 
     async def stop(self) -> None:

@@ -39,6 +39,16 @@ MESSAGE_LIMIT = 4096
 # Telegram's limits: getFile serves files up to 20 MB; a button's callback data is 1-64 bytes.
 FILE_LIMIT = 20 * 1024 * 1024
 CALLBACK_DATA_LIMIT = 64
+# The updates getUpdates sends when the bot has not said which: all but these three.
+DEFAULT_UPDATES = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post",
+        "business_connection", "business_message", "edited_business_message",
+        "deleted_business_messages", "inline_query", "chosen_inline_result", "callback_query",
+        "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
+        "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    }
+)  # fmt: skip
 _TAG = re.compile(r"</?[a-z-]+(?:\s[^<>]*)?>")
 _BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 
@@ -153,6 +163,8 @@ class FakeTelegram:
     handed_out: int = 0
     # When each update was first handed out by getUpdates (time.monotonic()).
     first_handed_out: dict[int, float] = field(default_factory=dict)
+    # The update types getUpdates hands out, as the bot last asked (None: Telegram's default).
+    allowed_updates: frozenset[str] | None = None
     topics: set[tuple[int, int]] = field(default_factory=set)
     # Messages deleted from their chats (chat, message), and groups moved to a supergroup.
     deleted: set[tuple[int, int]] = field(default_factory=set)
@@ -646,9 +658,14 @@ class FakeTelegram:
         offset = int(params.get("offset", 0))
         deadline = time.monotonic() + float(params.get("timeout", 0))
         with self._changed:
-            # Telegram forgets the updates below the offset: asking for it confirms them.
+            if "allowed_updates" in params:  # kept until asked otherwise; [] is the default
+                self.allowed_updates = frozenset(params["allowed_updates"]) or None
+            # Telegram forgets the updates below the offset: asking for it confirms them, and
+            # never sends the kinds the bot did not ask for.
             self.confirmed = max(self.confirmed, offset)
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            self.updates = [
+                u for u in self.updates if u["update_id"] >= offset and self._allowed(u)
+            ]
             while not self.updates and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
             batch = list(self.updates[: int(params.get("limit", 100))])
@@ -658,6 +675,12 @@ class FakeTelegram:
                 for update in batch:
                     self.first_handed_out.setdefault(update["update_id"], now)
             return batch
+
+    def _allowed(self, update: JSON) -> bool:
+        """Whether Telegram would send this update, given the bot's `allowed_updates`."""
+        kinds = set(update) - {"update_id"}
+        allowed = self.allowed_updates or DEFAULT_UPDATES
+        return bool(kinds & allowed)
 
     def _check_thread(self, params: JSON) -> None:
         thread = params.get("message_thread_id")

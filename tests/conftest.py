@@ -134,7 +134,7 @@ async def running_bot(
             await application.initialize()
             assert application.post_init is not None
             await application.post_init(application)
-            await service.start(poll_timeout=1, allowed_updates=None)
+            await service.start(poll_timeout=1)
         yield RunningBot(application, library, telegram, service)
     finally:
         try:
