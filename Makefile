@@ -69,9 +69,16 @@ MUTANTS ?= bot.delivery.* bot.limits.* bot.handlers.x_decide__* \
 	retrieval.index.x*_Fields*scores__* retrieval.index.x*_Fields*matching__* \
 	retrieval.index.x*Index*_candidates__* retrieval.index.x*Index*_coverage__* \
 	retrieval.index.x*Index*_near_answers__* retrieval.index.x*Index*_fit__* \
-	retrieval.index.x*Index*search__*
+	retrieval.index.x*Index*search__* \
+	bot.dispatch.x_ordering_key__* bot.dispatch.x*Ledger*__* \
+	bot.flood.x_chat_of__* bot.flood.x_is_group__* bot.flood.x_retry_seconds__* \
+	bot.flood.x*Pauses*__* \
+	bot.polling.x_seconds__* bot.polling.x_poll_delay__* bot.polling.x_poll_again_at_once__* \
+	bot.polling.x_spill_now__*
+# OMP_NUM_THREADS=1: mutmut forks each mutant's run from a process that may have used the
+# encoder's OpenMP pool (libgomp), and a forked child that encodes would then hang.
 mutate: $(MUTATE_STAMP)
-	set -f; $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	set -f; OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	@echo "Not killed (mutants outside MUTANTS are listed as 'not checked' and left out):"
 	@$(BIN)/mutmut results | grep -v ": not checked" || true
 

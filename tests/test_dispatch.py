@@ -113,6 +113,46 @@ def test_only_the_latest_handled_ids_are_remembered() -> None:
     assert ledger.known(9) and not ledger.known(0)  # cut back to the latest 3 past 2 × 3
 
 
+def test_storing_updates_that_do_not_hold_the_offset_back_does_not_move_it() -> None:
+    ledger = Ledger()
+    for update_id in (10, 11, 12):
+        ledger.admit(update_id)
+    assert ledger.stored([11, 12]) is False  # 10 still holds the offset
+    assert (ledger.offset, ledger.unstored()) == (10, [10])
+    assert ledger.stored([10]) is True
+    assert ledger.offset == 13
+
+
+@pytest.mark.parametrize(
+    ("handled", "known"),
+    [
+        (6, [0, 1, 2, 3, 4, 5]),  # up to one and a half times `remembered`: all kept
+        (7, [3, 4, 5, 6]),  # one more: cut back to the latest `remembered`
+    ],
+)
+def test_handled_ids_are_cut_back_past_one_and_a_half_times_remembered(
+    handled: int, known: list[int]
+) -> None:
+    ledger = Ledger(remembered=4)
+    for update_id in range(handled):
+        ledger.admit(update_id)
+        ledger.done(update_id)
+    assert [i for i in range(handled) if ledger.known(i)] == known
+
+
+def test_a_stored_update_once_handled_is_stored_no_more() -> None:
+    # Handled and then forgotten, an update that comes again is in hand anew, not in the inbox:
+    # it holds the offset back like any other.
+    ledger = Ledger(remembered=1)
+    ledger.admit(1)
+    ledger.stored([1])
+    ledger.done(1)
+    ledger.admit(2)
+    ledger.done(2)  # 1 is forgotten
+    assert ledger.admit(1) is True
+    assert (ledger.unstored(), ledger.offset) == ([1], 1)
+
+
 @given(st.lists(st.tuples(st.sampled_from("ads"), st.integers(0, 30)), max_size=80))
 def test_the_offset_never_passes_an_update_in_hand_unless_stored(
     steps: list[tuple[str, int]],

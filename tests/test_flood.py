@@ -67,6 +67,35 @@ def test_a_pause_holds_its_chat_or_everything(
     assert pauses.wait(asking, now) == wait
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_retry_after_in_whole_seconds_when_ptb_gives_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "false")  # python-telegram-bot then gives an int
+    assert retry_seconds(RetryAfter(7)) == pytest.approx(7 + SLACK)
+
+
+@pytest.mark.parametrize(("now", "paused"), [(4.9, True), (5.0, False), (6.0, False)])
+def test_a_pause_is_over_at_its_end_and_forgotten_once_asked_about(
+    now: float, paused: bool
+) -> None:
+    pauses = Pauses()
+    pauses.pause(PRIVATE, 5.0, now=0.0)
+    assert (PRIVATE in pauses.paused_chats(now)) is paused
+    assert (pauses.wait(PRIVATE, now) > 0) is paused
+    assert (PRIVATE in pauses._chats) is paused  # asked about once over: dropped
+
+
+def test_ended_pauses_are_dropped_once_more_than_keep_chats_are_held() -> None:
+    # Memory stays bounded; this shows only in the table of pauses itself.
+    pauses = Pauses()
+    for chat in range(KEEP_CHATS):  # each pause is over when the next begins
+        pauses.pause(chat, 1.0, now=float(chat))
+    assert len(pauses._chats) == KEEP_CHATS  # up to the bound: all kept
+    pauses.pause(KEEP_CHATS, 1.0, now=float(KEEP_CHATS))
+    assert list(pauses._chats) == [KEEP_CHATS]  # past it: the ended ones are dropped
+
+
 def test_pauses_only_grow_and_ended_ones_are_forgotten() -> None:
     pauses = Pauses()
     pauses.pause(PRIVATE, 5.0, now=0.0)

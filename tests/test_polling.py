@@ -28,6 +28,14 @@ def test_pause_after_a_failed_poll(error: TelegramError, failures: int, delay: f
     assert poll_delay(error, failures) == pytest.approx(delay, abs=0.01)
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_flood_control_in_whole_seconds_when_ptb_gives_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "false")  # python-telegram-bot then gives an int
+    assert poll_delay(RetryAfter(2), 0) == pytest.approx(2 + 0.1)
+
+
 def test_a_sustained_outage_is_asked_about_15_times_in_its_first_90_s() -> None:
     pauses = [poll_delay(NetworkError("Bad Gateway"), n) for n in range(1, 16)]
     assert 80 < sum(pauses) < 90
@@ -41,6 +49,7 @@ def test_a_sustained_outage_is_asked_about_15_times_in_its_first_90_s() -> None:
         (3, 3, True, False),  # would only bring the updates in hand again
         (5, 0, True, False),
         (BATCH, BATCH, True, True),  # a full batch of new ones: more may be waiting
+        (BATCH, 1, True, True),  # a full batch with one new one is enough
         (BATCH, 0, True, False),
     ],
 )
