@@ -39,7 +39,7 @@ from bot.admin import LINK_ONLY, Admin
 from bot.config import TOKEN_PATTERN, Settings
 from bot.dispatch import Dispatcher, InboxQueue
 from bot.fetch import FetchPolicy, address_rule
-from bot.flood import ChatRateLimiter
+from bot.flood import ChatRateLimiter, retry_seconds
 from bot.handlers import ASK_COMMANDS, Handlers
 from bot.ingest import Ingest
 from bot.inline import Inline
@@ -239,7 +239,7 @@ async def connect(application: Application) -> None:  # type: ignore[type-arg]
             return
         except (NetworkError, RetryAfter) as error:
             if isinstance(error, RetryAfter):
-                delay = max(delay, error.retry_after.total_seconds())  # type: ignore[union-attr]
+                delay = max(delay, retry_seconds(error))
             logger.warning("cannot reach Telegram (%s); trying again in %.0f s", error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, CONNECT_MAX_DELAY)

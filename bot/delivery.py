@@ -209,7 +209,7 @@ class Courier:
             case Remedy.PLAIN:
                 logger.warning("Telegram rejected our HTML (%s); sending plain text", error)
             case Remedy.MIGRATED:
-                logger.info("chat %s became chat %s; replying there", chat, error)
+                logger.info("chat %s became chat %s; replying there", chat, step.then[0].chat)
             case Remedy.MAIN_THREAD:
                 logger.warning("topic gone in chat %s; replying outside it", chat)
             case Remedy.SPLIT:

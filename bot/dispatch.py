@@ -113,11 +113,6 @@ class Ledger:
         """Whether any update is in hand."""
         return bool(self._pending)
 
-    @property
-    def in_hand(self) -> int:
-        """How many updates are in hand (queued or being handled)."""
-        return len(self._pending)
-
 
 class Dispatcher:
     """Handles updates through the Application: one at a time per chat, `slots` chats at once.
