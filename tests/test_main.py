@@ -43,6 +43,20 @@ def run_bot(tmp_path: Path, **values: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def run_against(telegram: FakeTelegram, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot` on the seeds with our token against `telegram` (started here), to its end."""
+    base_url = telegram.start()
+    try:
+        return run_bot(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            CORPUS_DIR=str(ROOT / "seeds"),
+        )
+    finally:
+        telegram.stop()
+
+
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     done = run_bot(tmp_path)
     assert done.returncode == 2
@@ -62,17 +76,7 @@ def test_malformed_token_and_other_errors_never_echo_the_token(tmp_path: Path) -
 
 
 def test_token_rejected_by_telegram_is_reported_without_the_token(tmp_path: Path) -> None:
-    telegram = FakeTelegram("7654321:AAAnotherTokenTheServerExpects_0123456789")
-    base_url = telegram.start()
-    try:
-        done = run_bot(
-            tmp_path,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=base_url,
-            CORPUS_DIR=str(ROOT / "seeds"),
-        )
-    finally:
-        telegram.stop()
+    done = run_against(FakeTelegram("7654321:AAAnotherTokenTheServerExpects_0123456789"), tmp_path)
     assert done.returncode == 2
     assert done.stderr.rstrip().endswith(
         "Telegram rejected TELEGRAM_BOT_TOKEN: check it, or get a new one from @BotFather"
@@ -122,18 +126,9 @@ def test_unusable_update_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 def test_unexpected_error_is_logged_and_exit_1(tmp_path: Path) -> None:
     telegram = FakeTelegram(TOKEN)
-    base_url = telegram.start()
     # Start-up waits out Telegram being unreachable; a failure once it answered is unexpected.
     telegram.fail_next("deleteWebhook", 500, "Internal Server Error")
-    try:
-        done = run_bot(
-            tmp_path,
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=base_url,
-            CORPUS_DIR=str(ROOT / "seeds"),
-        )
-    finally:
-        telegram.stop()
+    done = run_against(telegram, tmp_path)
     assert done.returncode == 1
     assert done.stderr.count(" ERROR bot: the bot stopped on an unexpected error\n") == 1
     assert done.stderr.rstrip().endswith("telegram.error.NetworkError: Internal Server Error")
