@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.process import BOT_COMMAND, bot_env
+from testkit.process import BOT_COMMAND, bot_env, stop
 from testkit.telegram_server import FakeTelegram
 from tests.conftest import QUIET, TOKEN, free_port, post_update
 
@@ -376,10 +376,8 @@ def test_webhook_killed_during_a_burst_loses_nothing(tmp_path: Path) -> None:
         # The two hung replies were delivered but not recorded as handled: answered again.
         assert {chat for chat in chats if replies(chat) > 1} <= set(chats[:2])
     finally:
-        bot.send_signal(signal.SIGTERM)
         try:
-            bot.wait(timeout=30)
+            stop(bot, timeout=30)
         finally:
-            bot.kill()
             telegram.stop()
     assert TOKEN.split(":")[1] not in log.read_text("utf-8")
